@@ -1,0 +1,113 @@
+import type { Tier } from '../constants.js';
+import type { Impact } from '../steps/step.js';
+
+export interface CustomStepConfig {
+  id: string;
+  title: string;
+  run?: string;
+  sql?: string;
+  impact: Impact;
+  destructive: boolean;
+  idempotent: boolean;
+  timeoutMs: number;
+  after?: string;
+}
+
+export interface TierConfig {
+  /** Replaces the tier's default step list. */
+  steps?: string[];
+  skip: string[];
+  add: CustomStepConfig[];
+}
+
+/** The maintenance config after validation, with every default filled in. Defaults mirror the runbook. */
+export interface MaintenanceConfig {
+  /** Where it came from: a file path, or 'defaults'. */
+  source: string;
+  database: {
+    host: string;
+    port: number;
+    name: string;
+    user: string;
+    integrityTables: string[];
+    lockTimeoutMs: number;
+    statementTimeoutMs: number;
+    vacuumJobs: number;
+    /** Estimated bloat (percent of a relation) from which VACUUM FULL / REINDEX target it. */
+    bloatThresholdPercent: number;
+    /** Relations smaller than this are never rewritten (bytes). */
+    minRelationBytes: number;
+    vacuumFull: 'bloated' | 'all';
+    /** online: per table with lock_timeout; downtime: inside the downtime bracket. */
+    vacuumFullMode: 'online' | 'downtime';
+    reindex: 'concurrently' | 'database';
+    /**
+     * Host path of the data directory, for the free-disk check before VACUUM FULL. Needed when PostgreSQL runs in a
+     * container (its own path means nothing on the host) or the role may not read `data_directory`.
+     */
+    dataDirectory?: string;
+  };
+  services: {
+    manager: 'compose' | 'systemd' | 'command' | 'none';
+    projectDir?: string;
+    composeFile?: string;
+    app: string[];
+    startCommand?: string;
+    stopCommand?: string;
+    statusCommand?: string;
+    /** Shell prelude for docker / compose commands (e.g. DOCKER_HOST). */
+    environment: Record<string, string>;
+  };
+  health: {
+    url?: string;
+    databaseUrl?: string;
+    timeoutMs: number;
+    samples: number;
+  };
+  backups: {
+    dir: string;
+    pattern: string;
+    maxAgeMs: number;
+    checksum: boolean;
+  };
+  logs: {
+    dirs: string[];
+    archiveDir: string;
+    compressAfterDays: number;
+    deleteAfterDays: number;
+    containerLogMaxBytes: number;
+  };
+  activity: {
+    accessLog?: string;
+    windowMs: number;
+    warnAbove: number;
+  };
+  tls: {
+    endpoints: string[];
+    files: string[];
+    warnDays: number;
+    failDays: number;
+  };
+  window: {
+    timezone: string;
+    start: string;
+    end: string;
+    cutoffMs: number;
+  };
+  disk: {
+    warnPercent: number;
+    failPercent: number;
+  };
+  updates: {
+    securityOnly: boolean;
+    applyOn: Tier[];
+  };
+  dr: {
+    rtoTargetMs: number;
+    rpoTargetMs: number;
+  };
+  stateDir: string;
+  historyKeep: number;
+  onFailure?: 'stop' | 'rollback';
+  tiers: Record<Tier, TierConfig>;
+}

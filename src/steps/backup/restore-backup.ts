@@ -1,0 +1,191 @@
+import { isConnectionError, type Database } from '../../database/database.js';
+import { quoteIdent } from '../../database/sql.js';
+import { getErrorMessage } from '../../errors.js';
+import { MINUTES, type BackupRecord, type StepContext, type StepFactory, type StepOutcome } from '../step.js';
+import { probeBackups } from './backup-probe.js';
+import { countTables, countTablesIn, createDatabase, dropDatabase, nameWithSuffix, utcStamp } from './database-admin.js';
+import { restoreCommandSummary, runRestore } from './postgres-tools.js';
+
+/** Databases to hold the admin session: renaming a database needs a session outside it. */
+const MAINTENANCE_DATABASES = ['postgres', 'template1'];
+const SESSIONS_GONE_TIMEOUT_MS = 15_000;
+
+async function openMaintenanceSession(ctx: StepContext, live: Database): Promise<Database> {
+  const errors: string[] = [];
+  for (const name of MAINTENANCE_DATABASES) {
+    try {
+      return await live.openOther(name, ctx.target);
+    } catch (error) {
+      errors.push(getErrorMessage(error));
+    }
+  }
+  throw new Error(`cannot open a session outside ${ctx.config.database.name} to rename it: ${errors.join('; ')}`);
+}
+
+/** Why the recorded backup file cannot be restored as it was taken, if anything. */
+async function checkBackupFile(ctx: StepContext, backup: BackupRecord): Promise<string | undefined> {
+  const { dir, pattern } = ctx.config.backups;
+  const probe = await probeBackups(ctx.target, { dir, pattern, path: backup.path, checksum: true, deep: false }, ctx.signal);
+  const file = probe.file;
+  if (!file) return `the window's backup ${backup.path} no longer exists on ${ctx.target.description}`;
+  if (!file.integrity.ok) return `${backup.path}: ${file.integrity.detail}`;
+  if (backup.sha256 && file.checksum.actual !== backup.sha256) {
+    return `${backup.path}: sha256 ${file.checksum.actual} differs from the one recorded for this window (${backup.sha256}): the file changed since`;
+  }
+  if (!backup.sha256 && file.checksum.state === 'mismatch') return `${backup.path}: sha256 does not match ${backup.path}.sha256`;
+  return undefined;
+}
+
+/** Terminates every session on a database and waits until none is left. */
+async function emptyDatabase(admin: Database, name: string): Promise<void> {
+  const deadline = Date.now() + SESSIONS_GONE_TIMEOUT_MS;
+  for (;;) {
+    const sessions = await admin.query<{ pid: number; usename: string | null; application_name: string }>(
+      'select pid, usename, application_name from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()',
+      [name],
+    );
+    if (sessions.length === 0) return;
+    const refused: string[] = [];
+    for (const session of sessions) {
+      try {
+        await admin.query('select pg_terminate_backend($1)', [session.pid]);
+      } catch (error) {
+        refused.push(`pid ${session.pid} (${session.usename ?? '?'}, ${session.application_name || 'no application name'}): ${getErrorMessage(error)}`);
+      }
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`sessions on ${name} would not end within ${SESSIONS_GONE_TIMEOUT_MS / 1000} s: ${refused.join('; ') || sessions.map((s) => `pid ${s.pid} (${s.usename ?? '?'})`).join(', ')}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** live → keep, restored → live. Connections to live are refused meanwhile; a failure halfway renames back. */
+async function swapDatabases(admin: Database, live: string, restored: string, keep: string, log: StepContext['log']): Promise<void> {
+  let closedForConnections = false;
+  try {
+    await admin.query(`ALTER DATABASE ${quoteIdent(live)} WITH ALLOW_CONNECTIONS false`);
+    closedForConnections = true;
+  } catch (error) {
+    log.warn(`could not refuse new connections to ${live} during the swap (${getErrorMessage(error)}); the app must stay stopped`);
+  }
+  let liveRenamed = false;
+  try {
+    await emptyDatabase(admin, live);
+    await admin.query(`ALTER DATABASE ${quoteIdent(live)} RENAME TO ${quoteIdent(keep)}`);
+    liveRenamed = true;
+    await admin.query(`ALTER DATABASE ${quoteIdent(restored)} RENAME TO ${quoteIdent(live)}`);
+  } catch (error) {
+    if (liveRenamed) await admin.query(`ALTER DATABASE ${quoteIdent(keep)} RENAME TO ${quoteIdent(live)}`);
+    liveRenamed = false;
+    throw error;
+  } finally {
+    // The kept database must stay reachable for forensics (and the live one, if the swap failed).
+    if (closedForConnections) await admin.query(`ALTER DATABASE ${quoteIdent(liveRenamed ? keep : live)} WITH ALLOW_CONNECTIONS true`);
+  }
+}
+
+/** The window's pool lost its sessions to the terminate: run until a fresh session answers from the restored database. */
+async function reconnect(ctx: StepContext): Promise<Database> {
+  for (let attempt = 1; ; attempt++) {
+    const db = await ctx.db();
+    try {
+      await db.query('select 1');
+      return db;
+    } catch (error) {
+      if (!isConnectionError(error) || attempt >= 5) throw error;
+    }
+  }
+}
+
+/**
+ * Restores this window's own backup (never "the newest file in the directory", which may predate writes this
+ * window must keep) into <db>_restore_<stamp>, checks it, then swaps it in by renaming. The database as it was
+ * stays as <db>_before_rollback_<stamp>. Run with the app stopped.
+ */
+export async function restoreWindowBackup(ctx: StepContext): Promise<StepOutcome> {
+  const backup = ctx.facts.backup;
+  const dbName = ctx.config.database.name;
+  if (!backup) {
+    return {
+      status: 'failed',
+      summary: `refusing to roll back ${dbName}: this window recorded no backup of its own (backup.fresh or backup.verify did not succeed)`,
+      findings: [
+        {
+          severity: 'critical',
+          title: 'No rollback point for this window',
+          evidence: 'ctx.facts.backup is empty',
+          action: 'Restoring "the latest backup" from the directory could lose every write made since it was taken; decide by hand which backup to restore.',
+        },
+      ],
+    };
+  }
+  const problem = await checkBackupFile(ctx, backup);
+  if (problem) return { status: 'failed', summary: `refusing to roll back ${dbName}: ${problem}`, details: { backup }, findings: [{ severity: 'critical', title: 'Rollback point unusable', evidence: problem }] };
+
+  const stamp = utcStamp(ctx.now());
+  const restored = nameWithSuffix(dbName, `_restore_${stamp}`);
+  const keep = nameWithSuffix(dbName, `_before_rollback_${stamp}`);
+  const tables = ctx.config.database.integrityTables;
+  const live = await ctx.db();
+  const admin = await openMaintenanceSession(ctx, live);
+  try {
+    const clashes = await admin.query<{ datname: string }>('select datname from pg_database where datname = any($1)', [[restored, keep]]);
+    if (clashes.length > 0) throw new Error(`database ${clashes.map((row) => row.datname).join(', ')} already exists; not overwriting it`);
+    const before = await countTables(live, tables);
+
+    let restoreMs: number;
+    let restoredCounts;
+    try {
+      await createDatabase(admin, restored, { like: dbName, sameOwner: true });
+      restoreMs = await runRestore(ctx, backup.path, backup.format, restored, { keepOwners: true, jobs: 2 });
+      restoredCounts = await countTablesIn(admin, ctx.target, restored, tables);
+      if (restoredCounts.missing.length > 0) throw new Error(`the restored copy lacks integrity table(s) ${restoredCounts.missing.join(', ')}`);
+    } catch (error) {
+      await dropDatabase(admin, restored).catch((dropError: unknown) => ctx.log.error(`could not drop ${restored}: ${getErrorMessage(dropError)}`));
+      return {
+        status: 'failed',
+        summary: `rollback of ${dbName} failed before the swap; ${dbName} is untouched: ${getErrorMessage(error)}`,
+        details: { backup, restoredDatabase: restored },
+        findings: [{ severity: 'critical', title: 'Rollback could not restore the backup', evidence: getErrorMessage(error), action: `${dbName} is as the window left it; restore by hand.` }],
+      };
+    }
+
+    ctx.log.info(`swapping: ${dbName} → ${keep}, ${restored} → ${dbName}`);
+    await swapDatabases(admin, dbName, restored, keep, ctx.log);
+    const after = await countTables(await reconnect(ctx), tables);
+    const mismatched = tables.filter((table) => after.counts[table] !== restoredCounts.counts[table]);
+    const counts = tables.map((table) => ({ table, beforeRollback: before.counts[table], backup: restoredCounts.counts[table], afterRollback: after.counts[table] }));
+    return {
+      status: mismatched.length > 0 ? 'warning' : 'succeeded',
+      summary: `${dbName} restored from ${backup.path} (${backup.kind} backup of ${backup.createdAt}); the database as it was is kept as ${keep} for forensics: drop it when no longer needed`,
+      metrics: { restoreMs, ...Object.fromEntries(counts.map((entry) => [`rows.${entry.table}`, entry.afterRollback ?? -1])) },
+      details: { backup, keptDatabase: keep, counts },
+      findings: [
+        { severity: 'warning', title: `Previous database kept as ${keep}`, evidence: `renamed from ${dbName} at ${stamp} UTC`, action: `Look for writes to keep, then DROP DATABASE "${keep}" to free its space.` },
+        ...(mismatched.length > 0 ? [{ severity: 'critical' as const, title: 'Row counts after the rollback differ from the backup', evidence: mismatched.join(', '), action: 'Something wrote during the rollback: was the app stopped?' }] : []),
+      ],
+    };
+  } finally {
+    await admin.close();
+  }
+}
+
+export const rollback: StepFactory = (config) => ({
+  id: 'rollback',
+  title: "Rollback: restore this window's backup",
+  description: `restores the backup this window took or verified into a new database and swaps it in for ${config.database.name}, keeping the old one renamed`,
+  commands: [
+    `CREATE DATABASE "${config.database.name}_restore_<stamp>" TEMPLATE template0`,
+    restoreCommandSummary('auto', `${config.database.name}_restore_<stamp>`, true),
+    `ALTER DATABASE "${config.database.name}" WITH ALLOW_CONNECTIONS false; pg_terminate_backend(...)`,
+    `ALTER DATABASE "${config.database.name}" RENAME TO "${config.database.name}_before_rollback_<stamp>"`,
+    `ALTER DATABASE "${config.database.name}_restore_<stamp>" RENAME TO "${config.database.name}"`,
+  ],
+  impact: 'downtime',
+  destructive: false,
+  idempotent: false,
+  timeoutMs: 120 * MINUTES,
+  retries: 0,
+  run: restoreWindowBackup,
+});

@@ -1,0 +1,17 @@
+import type { Database } from '../database/database.js';
+import { quoteQualified } from '../database/sql.js';
+
+/** Exact row counts of the integrity tables, in one statement; a missing table counts -1. */
+export async function countIntegrityTables(db: Database, tables: readonly string[]): Promise<Record<string, number>> {
+  if (tables.length === 0) return {};
+  const existing = await db.query<{ name: string }>(`select name from unnest($1::text[]) as name where to_regclass(name) is not null`, [tables]);
+  const present = new Set(existing.map((row) => row.name));
+  const counts: Record<string, number> = {};
+  const selects = tables.filter((table) => present.has(table)).map((table, index) => `(select count(*) from ${quoteQualified(table)}) as c${index}`);
+  if (selects.length > 0) {
+    const [row] = await db.query<Record<string, string>>(`select ${selects.join(', ')}`);
+    tables.filter((table) => present.has(table)).forEach((table, index) => (counts[table] = Number(row[`c${index}`])));
+  }
+  for (const table of tables) if (!present.has(table)) counts[table] = -1;
+  return counts;
+}
