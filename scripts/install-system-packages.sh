@@ -9,7 +9,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-wanted=(openssh-server podman runc podman-docker docker-compose busybox-static chromium uidmap iproute2 openssl procps util-linux gzip)
+wanted=(openssh-server podman runc podman-docker docker-compose busybox-static chromium uidmap iproute2 openssl procps util-linux gzip yq)
 # PostgreSQL client tools (pg_dump, pg_restore, psql) run on the target host, which is this machine in the tests.
 if ! command -v pg_dump >/dev/null || ! command -v pg_restore >/dev/null; then
   wanted+=(postgresql-client-15)

@@ -43,11 +43,11 @@ export const Outputs = {
 
 /** Post-step state: paths and flags only, never secrets. */
 export const State = {
-  isPost: 'isPost',
+  /** The lock token while main holds the host lock. */
   lockHeld: 'lockHeld',
+  /** 'true' while the app is stopped for the downtime bracket. */
+  bracketOpen: 'bracketOpen',
   windowFinished: 'windowFinished',
-  reportDir: 'reportDir',
-  keyFile: 'keyFile',
 } as const;
 
 export const Tiers = ['weekly', 'monthly', 'quarterly'] as const;

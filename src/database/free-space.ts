@@ -25,6 +25,7 @@ export async function availableBytes(target: Target, path: string): Promise<numb
   if (result.code !== 0) throw new RemoteCommandError(target.description, `df ${path}`, result);
   const fields = result.stdout.trim().split('\n').at(-1)?.trim().split(/\s+/) ?? [];
   const kib = Number(fields[3]);
-  if (!Number.isFinite(kib)) throw new Error(`df ${path} on ${target.description}: cannot read the available space from ${JSON.stringify(result.stdout.trim())}`);
+  if (!Number.isFinite(kib))
+    throw new Error(`df ${path} on ${target.description}: cannot read the available space from ${JSON.stringify(result.stdout.trim())}`);
   return kib * 1024;
 }

@@ -19,21 +19,69 @@ export function wrapCommand(script: string, options: ExecOptions = {}): { comman
   for (const [name, value] of Object.entries(options.env ?? {})) {
     parts.push(`export ${requireEnvName(name)}=${quote(value)}`);
   }
-  if (options.cwd) parts.push(`cd ${quote(options.cwd)}`);
-  parts.push(`/bin/sh -c ${quote(script)}`);
+  if (options.cwd) parts.push(`cd -- ${quote(options.cwd)}`);
+  // exec: the script's shell keeps the leader's pid, and its death by a signal reaches sshd as exit-signal.
+  parts.push(`exec /bin/sh -c ${quote(script)}`);
   stdin += options.stdin ?? '';
   return { command: parts.join(' && '), stdin };
 }
 
-/** Splits the pid marker off the start of stderr. */
-export function takePidMarker(text: string): { pgid?: number; rest: string } {
-  if (!text.startsWith(PID_MARKER)) return { rest: text };
-  const end = text.indexOf('\n');
-  if (end < 0) return { rest: text };
-  const pgid = Number(text.slice(PID_MARKER.length, end));
-  return { pgid: Number.isInteger(pgid) ? pgid : undefined, rest: text.slice(end + 1) };
+const HEAD_LIMIT = 4096;
+const MARKER_LINE = new RegExp(`(?:^|\n)${PID_MARKER}([0-9]+)\n`);
+
+/**
+ * Takes the pid marker line out of stderr and passes everything else on. Lines before it (a login banner, sshd's
+ * "Could not chdir to home directory") are kept; if no marker shows up within the first 4 KiB it is not coming.
+ */
+export class PidMarkerFilter {
+  pgid?: number;
+  private head: Buffer[] | undefined = [];
+  private readonly waiters: Array<() => void> = [];
+
+  constructor(private readonly forward: (chunk: Buffer) => void) {}
+
+  push(chunk: Buffer): void {
+    if (!this.head) return this.forward(chunk);
+    this.head.push(chunk);
+    const text = Buffer.concat(this.head).toString('latin1');
+    const match = MARKER_LINE.exec(text);
+    if (match) {
+      this.pgid = Number(match[1]);
+      const before = text.slice(0, match.index + (match[0].startsWith('\n') ? 1 : 0));
+      this.release(Buffer.from(before + text.slice(match.index + match[0].length), 'latin1'));
+    } else if (text.length > HEAD_LIMIT) {
+      this.release(Buffer.from(text, 'latin1'));
+    }
+  }
+
+  /** The stream ended: whatever was held back is output. */
+  end(): void {
+    if (this.head) this.release(Buffer.concat(this.head));
+  }
+
+  /** Resolves when the marker was seen or will not come. */
+  settled(): Promise<void> {
+    return this.head ? new Promise((resolve) => this.waiters.push(resolve)) : Promise.resolve();
+  }
+
+  private release(rest: Buffer): void {
+    this.head = undefined;
+    if (rest.length > 0) this.forward(rest);
+    for (const resolve of this.waiters.splice(0)) resolve();
+  }
 }
 
+/**
+ * TERM to the group, then KILL after 5 s (a timer, not a count of polls: polls are slow on a loaded host). Waits
+ * until no live member is left; zombies do not count, since a slow init may reap them late.
+ */
 export function killGroupScript(pgid: number): string {
-  return `kill -TERM -${pgid} 2>/dev/null; i=0; while kill -0 -${pgid} 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; kill -KILL -${pgid} 2>/dev/null; true`;
+  const alive = `ps -A -o pgid= -o stat= | awk -v g=${pgid} '$1 == g && $2 !~ /^Z/ { f = 1 } END { exit !f }'`;
+  return [
+    `kill -TERM -${pgid} 2>/dev/null`,
+    // The timer's output goes nowhere, or this session would stay open until it ends.
+    `(sleep 5; kill -KILL -${pgid} 2>/dev/null) </dev/null >/dev/null 2>&1 & timer=$!`,
+    `i=0; while ${alive} && [ $i -lt 150 ]; do sleep 0.1; i=$((i+1)); done`,
+    `kill $timer 2>/dev/null; kill -KILL -${pgid} 2>/dev/null; true`,
+  ].join('; ');
 }

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, rename, writeFile, open } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, rename, writeFile, open } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { takePidMarker, wrapCommand } from './command-wrapper.js';
+import { PidMarkerFilter, wrapCommand } from './command-wrapper.js';
 import { OutputTail } from './output-tail.js';
 import type { ExecOptions, ExecResult, Target, Tunnel } from './target.js';
 
@@ -13,39 +14,30 @@ export class LocalTarget implements Target {
   exec(script: string, options: ExecOptions = {}): Promise<ExecResult> {
     const { command, stdin } = wrapCommand(script, options);
     const started = Date.now();
+    // detached: the shell leads a new session and process group, so a kill reaches its children too.
     const child = spawn('/bin/sh', ['-c', command], { detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
     const limit = options.tailBytes ?? 64 * 1024;
     const stdout = new OutputTail('stdout', limit, options.onLine);
     const stderr = new OutputTail('stderr', limit, options.onLine);
-    let head = '';
-    let markerSeen = false;
+    const marker = new PidMarkerFilter((chunk) => stderr.push(chunk));
     let timedOut = false;
-    const kill = () => {
-      timedOut = true;
+    const killGroup = (signal: NodeJS.Signals) => {
       try {
-        process.kill(-child.pid!, 'SIGTERM');
-        setTimeout(() => {
-          try {
-            process.kill(-child.pid!, 'SIGKILL');
-          } catch {
-            // already gone
-          }
-        }, 5000).unref();
+        process.kill(-child.pid!, signal);
       } catch {
         // already gone
       }
     };
+    const kill = () => {
+      timedOut = true;
+      killGroup('SIGTERM');
+      setTimeout(() => killGroup('SIGKILL'), 5000).unref();
+    };
     const timer = options.timeoutMs ? setTimeout(kill, options.timeoutMs) : undefined;
     options.signal?.addEventListener('abort', kill, { once: true });
+    if (options.signal?.aborted) kill();
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => {
-      if (markerSeen) return stderr.push(chunk);
-      head += chunk.toString('utf8');
-      if (head.length < 64 && !head.includes('\n')) return;
-      markerSeen = true;
-      const rest = takePidMarker(head).rest;
-      if (rest) stderr.push(Buffer.from(rest));
-    });
+    child.stderr.on('data', (chunk: Buffer) => marker.push(chunk));
     child.stdin.on('error', () => undefined);
     child.stdin.end(stdin);
     return new Promise((resolve, reject) => {
@@ -53,6 +45,7 @@ export class LocalTarget implements Target {
       child.on('close', (code, signal) => {
         if (timer) clearTimeout(timer);
         options.signal?.removeEventListener('abort', kill);
+        marker.end();
         resolve({
           code: timedOut ? null : code,
           signal: timedOut ? 'TIMEOUT' : signal,
@@ -91,8 +84,10 @@ export class LocalTarget implements Target {
 
   async writeFileAtomic(file: string, content: string, mode = 0o600): Promise<void> {
     await mkdir(path.dirname(file), { recursive: true });
-    const temp = `${file}.tmp.${process.pid}`;
+    const temp = `${file}.tmp.${process.pid}.${randomBytes(4).toString('hex')}`;
     await writeFile(temp, content, { mode });
+    // The create mode is filtered by the umask: set it exactly.
+    await chmod(temp, mode);
     const handle = await open(temp, 'r');
     await handle.sync();
     await handle.close();

@@ -58,9 +58,14 @@ export async function connectSsh(endpoint: SshEndpointOptions, policy: HostKeyPo
     fingerprint: policy.fingerprint,
   };
   let refusal: string | undefined;
-  const sock: Duplex = via
-    ? await via.forwardOut('127.0.0.1', 0, endpoint.host, endpoint.port)
-    : await tcpSocket(endpoint.host, endpoint.port, endpoint.connectTimeoutMs);
+  let sock: Duplex;
+  try {
+    sock = via
+      ? await via.forwardOut('127.0.0.1', 0, endpoint.host, endpoint.port)
+      : await tcpSocket(endpoint.host, endpoint.port, endpoint.connectTimeoutMs);
+  } catch (error) {
+    throw describeConnectError(error, endpoint);
+  }
   const config: Config = {
     host: endpoint.host,
     port: endpoint.port,

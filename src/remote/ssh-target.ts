@@ -1,7 +1,7 @@
 import net from 'node:net';
 import type { NodeSSH } from 'node-ssh';
 import type { ClientChannel } from 'ssh2';
-import { killGroupScript, takePidMarker, wrapCommand } from './command-wrapper.js';
+import { killGroupScript, PidMarkerFilter, wrapCommand } from './command-wrapper.js';
 import { OutputTail } from './output-tail.js';
 import { atomicWriteScript, readFileScript, READ_MISSING_EXIT } from './file-scripts.js';
 import { connectSsh, HostKeyError, type HostKeyPolicy, type SshCredentials } from './ssh-connect.js';
@@ -25,6 +25,13 @@ export class ConnectionLostError extends Error {
 }
 
 const DEFAULT_TAIL = 64 * 1024;
+const KILL_MARKER_WAIT_MS = 5000;
+const READ_LIMIT = 64 * 1024 * 1024;
+
+/** ssh2 marks a refused channel open with the server's reason code. */
+function isChannelOpenFailure(error: unknown): boolean {
+  return typeof (error as { reason?: unknown } | undefined)?.reason === 'number';
+}
 
 /** A host over SSH: one connection for the whole window, reconnected (with backoff) when it drops between commands. */
 export class SshTarget implements Target {
@@ -58,7 +65,12 @@ export class SshTarget implements Target {
         return;
       } catch (error) {
         if (error instanceof HostKeyError || /refused with|passphrase/.test((error as Error).message)) throw error;
-        if (Date.now() + delay >= deadline) throw error;
+        if (Date.now() + delay >= deadline) {
+          if (attempt === 1) throw error;
+          throw new Error(`${(error as Error).message} (gave up after ${attempt} attempts within the ${this.options.connectTimeoutMs} ms connect timeout)`, {
+            cause: error,
+          });
+        }
         this.options.log?.(`connection to ${this.description} failed (${(error as Error).message}); retrying in ${delay} ms`);
         await new Promise((resolve) => setTimeout(resolve, delay));
         delay = Math.min(delay * 2, 5000);
@@ -72,7 +84,13 @@ export class SshTarget implements Target {
     if (jump) {
       this.jumpSsh = await connectSsh({ ...jump, connectTimeoutMs: timeoutMs }, hostKeys);
     }
-    const ssh = await connectSsh({ ...this.options, connectTimeoutMs: timeoutMs }, hostKeys, this.jumpSsh);
+    let ssh: NodeSSH;
+    try {
+      ssh = await connectSsh({ ...this.options, connectTimeoutMs: timeoutMs }, hostKeys, this.jumpSsh);
+    } catch (error) {
+      this.dispose(); // the jump connection would otherwise stay open
+      throw error;
+    }
     this.ssh = ssh;
     this.alive = true;
     const markDead = () => {
@@ -110,26 +128,32 @@ export class SshTarget implements Target {
     try {
       channel = await this.channel(command);
     } catch (error) {
-      // The connection may have died silently between commands: reconnect once and retry.
+      // A refused channel (e.g. sshd's MaxSessions) is not a dead connection: reconnecting would cut the others.
       if (error instanceof HostKeyError) throw error;
+      if (isChannelOpenFailure(error)) {
+        throw new Error(
+          `${this.description} refused a new SSH session (${(error as Error).message}): sshd's MaxSessions bounds concurrent commands per connection`,
+        );
+      }
+      // The connection may have died silently between commands: reconnect once and retry.
       this.alive = false;
       channel = await this.channel(command);
     }
     const limit = options.tailBytes ?? DEFAULT_TAIL;
     const stdout = new OutputTail('stdout', limit, options.onLine);
     const stderr = new OutputTail('stderr', limit, options.onLine);
-    let pgid: number | undefined;
-    let markerSeen = false;
-    let stderrHead = '';
+    const marker = new PidMarkerFilter((chunk) => stderr.push(chunk));
     let timedOut = false;
     let killing: Promise<void> | undefined;
 
     const kill = () => {
-      if (killing) return;
-      killing = (async () => {
-        if (pgid !== undefined) {
+      timedOut = true;
+      killing ??= (async () => {
+        // A kill right after the start waits (briefly) for the pid of the group to arrive.
+        await Promise.race([marker.settled(), new Promise((resolve) => setTimeout(resolve, KILL_MARKER_WAIT_MS))]);
+        if (marker.pgid !== undefined) {
           try {
-            const killer = await this.channel(killGroupScript(pgid));
+            const killer = await this.channel(killGroupScript(marker.pgid));
             await new Promise<void>((resolve) => killer.on('close', () => resolve()).resume());
           } catch {
             // The connection is gone; nothing more can be done from here.
@@ -138,32 +162,13 @@ export class SshTarget implements Target {
         channel.close();
       })();
     };
-    const timer = options.timeoutMs
-      ? setTimeout(() => {
-          timedOut = true;
-          kill();
-        }, options.timeoutMs)
-      : undefined;
-    const onAbort = () => {
-      timedOut = true;
-      kill();
-    };
-    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const timer = options.timeoutMs ? setTimeout(kill, options.timeoutMs) : undefined;
+    options.signal?.addEventListener('abort', kill, { once: true });
+    if (options.signal?.aborted) kill();
 
     channel.on('data', (chunk: Buffer) => stdout.push(chunk));
-    channel.stderr.on('data', (chunk: Buffer) => {
-      if (!markerSeen) {
-        stderrHead += chunk.toString('utf8');
-        if (stderrHead.length < 64 && !stderrHead.includes('\n')) return;
-        const taken = takePidMarker(stderrHead);
-        markerSeen = true;
-        pgid = taken.pgid;
-        if (taken.rest) stderr.push(Buffer.from(taken.rest));
-        stderrHead = '';
-        return;
-      }
-      stderr.push(chunk);
-    });
+    channel.stderr.on('data', (chunk: Buffer) => marker.push(chunk));
+    channel.stderr.on('end', () => marker.end());
     channel.end(stdin);
 
     return new Promise((resolve, reject) => {
@@ -173,9 +178,11 @@ export class SshTarget implements Target {
       });
       channel.on('close', async () => {
         if (timer) clearTimeout(timer);
-        options.signal?.removeEventListener('abort', onAbort);
+        options.signal?.removeEventListener('abort', kill);
+        marker.end();
         if (killing) await killing;
-        if (!exit && !timedOut && !this.alive) {
+        // No exit status and nobody killed it: the connection went away under the command.
+        if (!exit && !timedOut) {
           reject(new ConnectionLostError(this.description));
           return;
         }
@@ -199,8 +206,17 @@ export class SshTarget implements Target {
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
       socket.setNoDelay(true);
-      this.connect()
-        .then(() => this.ssh!.forwardOut('127.0.0.1', 0, remoteHost, remotePort))
+      const forward = async () => {
+        await this.connect();
+        return this.ssh!.forwardOut('127.0.0.1', 0, remoteHost, remotePort);
+      };
+      forward()
+        .catch((error) => {
+          // As in exec: a connection that died unnoticed is reconnected once; a refused forward is final.
+          if (error instanceof HostKeyError || isChannelOpenFailure(error)) throw error;
+          this.alive = false;
+          return forward();
+        })
         .then((remote) => {
           socket.pipe(remote).pipe(socket);
           remote.on('error', () => socket.destroy());
@@ -224,9 +240,10 @@ export class SshTarget implements Target {
   }
 
   async readFile(path: string): Promise<string | undefined> {
-    const result = await this.exec(readFileScript(path), { tailBytes: 64 * 1024 * 1024 });
+    const result = await this.exec(readFileScript(path), { tailBytes: READ_LIMIT });
     if (result.code === READ_MISSING_EXIT) return undefined;
     if (result.code !== 0) throw new RemoteCommandError(this.description, `reading ${path}`, result);
+    if (result.truncated) throw new Error(`reading ${path} on ${this.description}: the file is larger than ${READ_LIMIT} bytes`);
     return result.stdout;
   }
 

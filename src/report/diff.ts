@@ -103,10 +103,14 @@ function integrityRows(baseline: Snapshot | undefined, post: Snapshot | undefine
       put('bracketAfter', count(bracket!.countsAfter![table]));
     }
     const missing = (baseline && row.baseline === undefined) || (post && row.post === undefined);
-    // Without per-table counts the bracket's overall verdict stands for every table.
-    const bracketDiffers = inBracket ? row.bracketBefore !== row.bracketAfter : bracket?.countsEqual === false;
-    if (bracketDiffers) row.verdict = 'mismatch';
-    else if (missing) row.verdict = 'missing';
+    const countedInBracket = row.bracketBefore !== undefined || row.bracketAfter !== undefined;
+    if (countedInBracket) {
+      if (row.bracketBefore === undefined || row.bracketAfter === undefined) row.verdict = 'missing';
+      else if (row.bracketBefore !== row.bracketAfter) row.verdict = 'mismatch';
+    } else if (!inBracket && bracket?.countsEqual === false) {
+      // Without per-table counts the bracket's overall verdict stands for every table.
+      row.verdict = 'mismatch';
+    } else if (missing) row.verdict = 'missing';
     else if (row.baseline !== row.post) row.verdict = 'changed';
     return row;
   });

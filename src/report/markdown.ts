@@ -3,7 +3,7 @@ import type { Journal, StepRecord, StepState } from '../window/journal.js';
 import type { WindowResult } from '../window/result.js';
 import { asSnapshot, diffSnapshots, type Change, type IntegrityRow, type SnapshotDiff } from './diff.js';
 import { formatBytes, formatBytesDelta, formatDuration } from './human-size.js';
-import { code, codeBlock, fitToLimit, number, SUMMARY_LIMIT_BYTES, table, text, truncate, utc } from './md.js';
+import { code, codeBlock, details, fitToLimit, number, SUMMARY_LIMIT_BYTES, table, text, truncate, utc } from './md.js';
 import { renderPlanMarkdown } from './plan-markdown.js';
 
 export const STATUS_ICON: Record<StepState, string> = {
@@ -39,9 +39,10 @@ export interface SummaryOptions {
 
 /** How much each level keeps; level 0 keeps everything readable. */
 const DETAIL = [
-  { summary: 400, error: 6000, evidence: 1000, tables: 12, findings: 200, warnings: 200, steps: Infinity },
-  { summary: 160, error: 2000, evidence: 300, tables: 5, findings: 100, warnings: 50, steps: Infinity },
-  { summary: 80, error: 1000, evidence: 0, tables: 3, findings: 30, warnings: 20, steps: 200 },
+  { summary: 400, error: 6000, details: 20_000, evidence: 1000, tables: 12, findings: 200, warnings: 200, steps: Infinity },
+  { summary: 160, error: 2000, details: 2000, evidence: 300, tables: 5, findings: 100, warnings: 50, steps: Infinity },
+  { summary: 60, error: 1000, details: 0, evidence: 0, tables: 3, findings: 50, warnings: 20, steps: Infinity },
+  { summary: 60, error: 1000, details: 0, evidence: 0, tables: 3, findings: 30, warnings: 20, steps: 200 },
 ] as const;
 type Detail = (typeof DETAIL)[number];
 
@@ -130,7 +131,10 @@ function beforeAfterSection(diff: SnapshotDiff, result: WindowResult, detail: De
     rows.push(['Database size', bytes(diff.databaseSize.before), bytes(diff.databaseSize.after), bytesChange(diff.databaseSize, false) + note]);
   }
   const dead = (key: 'before' | 'after') => diff.tables.reduce((sum, row) => sum + (row.deadTuples[key] ?? 0), 0);
-  if (diff.tables.length) rows.push(['Dead tuples (all tables)', number(dead('before')), number(dead('after')), '']);
+  if (diff.tables.length) {
+    const delta = dead('after') - dead('before');
+    rows.push(['Dead tuples (all tables)', number(dead('before')), number(dead('after')), delta === 0 ? '±0' : `${delta > 0 ? '+' : '−'}${number(Math.abs(delta))}`]);
+  }
   for (const disk of diff.disks) {
     const pct = (value: number | undefined) => (value === undefined ? '' : ` (${value}% used)`);
     rows.push([`Disk free ${code(disk.mount)}`, `${bytes(disk.free.before)}${pct(disk.usedPercent.before)}`, `${bytes(disk.free.after)}${pct(disk.usedPercent.after)}`, bytesChange(disk.free, true)]);
@@ -215,7 +219,7 @@ function warningsSection(result: WindowResult, detail: Detail): string {
 function deferredSection(result: WindowResult): string {
   const deferred = result.journal.steps.filter((step) => step.status === 'deferred');
   if (deferred.length === 0) return '';
-  const deadline = result.plan.deadline ? ` after ${utc(result.plan.deadline)} (${text(result.plan.deadlineReason ?? '')})` : '';
+  const deadline = result.plan.deadline ? ` (${utc(result.plan.deadline)}: ${text(result.plan.deadlineReason ?? '')})` : '';
   const list = deferred.slice(0, 50).map((step) => `- ${code(step.id)} ${text(step.title)}${step.summary ? ` — ${text(truncate(step.summary, 200))}` : ''}`);
   if (deferred.length > 50) list.push(`- _…and ${number(deferred.length - 50)} more_`);
   return `### Deferred\n\nNot started because they could not finish before the deadline${deadline}; they run in the next window, or now with a manual window.\n\n${list.join('\n')}`;
@@ -234,6 +238,7 @@ function nextStepsSection(result: WindowResult, detail: Detail): string {
   if (failed) {
     lines.push(`**Failed step:** ${code(failed.id)} ${text(failed.title)}${failed.attempts > 1 ? ` after ${failed.attempts} attempts` : ''}${failed.durationMs !== undefined ? `, after ${formatDuration(failed.durationMs)}` : ''}.`);
     if (failed.error) lines.push(codeBlock(truncate(failed.error, detail.error), 'text'));
+    if (failed.details !== undefined && detail.details > 0) lines.push(details('What the step reported', codeBlock(truncate(JSON.stringify(failed.details, null, 2), detail.details), 'json')));
   }
   if (journal.rollback) lines.push(`**Rollback:** ${journal.rollback.status} — ${text(journal.rollback.summary)}`);
   const backup = journal.facts.backup;
@@ -245,8 +250,8 @@ function nextStepsSection(result: WindowResult, detail: Detail): string {
     `2. Or start the manual maintenance workflow with ${code(`window-id: ${journal.windowId}`)} and ${code(`resume: ${failed?.id ?? 'auto'}`)}${next ? ` (or ${code(`resume: ${next.id}`)} to go on after it, once you checked what it did)` : ''}.`,
     `3. To start the window over from the beginning: ${code('resume: restart')}.`,
   ];
-  if (failed && !failed.idempotent) how.push(`_${code(failed.id)} is not safe to run twice: check on the host what it did before resuming at it._`);
   lines.push(how.join('\n'));
+  if (failed && !failed.idempotent) lines.push(`⚠️ ${code(failed.id)} is not safe to run twice: check on the host what it did before resuming at it.`);
   return lines.join('\n\n');
 }
 
@@ -256,7 +261,12 @@ function footer(options: SummaryOptions): string {
   return `<sub>Full report (HTML with charts, JSON snapshots, the journal) in ${where}${run}.</sub>`;
 }
 
-const CUT_NOTES = ['', 'step summaries cut to 160 characters, errors to 2,000, evidence to 300', 'only notable steps listed, summaries cut to 80 characters, finding evidence left out'];
+const CUT_NOTES = [
+  '',
+  'step details cut to 2,000 characters, summaries to 160, errors to 2,000, evidence to 300',
+  'step details left out, summaries cut to 60 characters, finding evidence left out',
+  'step details left out, only the steps that failed, warned or were deferred are listed, summaries cut to 60 characters, finding evidence left out',
+];
 
 function render(result: WindowResult, diff: SnapshotDiff, options: SummaryOptions, level: number): string {
   const detail = DETAIL[level]!;

@@ -4,7 +4,7 @@
 export const SUMMARY_LIMIT_BYTES = 1024 * 1024;
 
 /**
- * Inline text: HTML specials become entities, Markdown punctuation is backslash-escaped, `@` cannot mention,
+ * Inline text: HTML specials become entities, Markdown punctuation is backslash-escaped, `@` cannot mention anyone,
  * newlines become spaces (table cells cannot hold them).
  */
 export function text(value: unknown): string {
@@ -13,7 +13,7 @@ export function text(value: unknown): string {
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
-    .replace(/@/g, '&#64;')
+    .replace(/(^|[^A-Za-z0-9])@/g, '$1&#64;')
     .replace(/\r?\n/g, ' ');
 }
 

@@ -31,7 +31,8 @@ function bracketLine(plan: Plan): string | undefined {
 function commandsSection(plan: Plan, level: number): string {
   if (level >= 2) return '_Commands left out to fit the size limit; see plan.json in the artifact._';
   const limit = level === 0 ? Infinity : 2000;
-  return plan.steps
+  const note = level === 1 ? '_Commands longer than 2,000 characters are cut to fit the size limit; plan.json has them whole._\n\n' : '';
+  return note + plan.steps
     .map(({ step }) => {
       const body = [text(step.description), ...step.commands.map((command) => codeBlock(truncate(command, limit), commandLanguage(command)))].join('\n\n');
       const count = step.commands.length;

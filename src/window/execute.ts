@@ -1,4 +1,5 @@
 import { JOURNAL_SCHEMA_VERSION } from '../constants.js';
+import { getErrorMessage } from '../errors.js';
 import { buildPlan } from '../plan/build-plan.js';
 import { shouldRunOn } from '../plan/only-on.js';
 import type { Plan } from '../plan/plan.js';
@@ -21,6 +22,7 @@ export interface ExecuteOptions {
   /** Tests and self-hosted runners hand in their own target; otherwise SSH from the settings. */
   target?: Target;
   onLock?: (token: string | undefined) => void;
+  onBracket?: (open: boolean) => void;
 }
 
 export function planFor(settings: Settings, config: MaintenanceConfig, now: Date): Plan {
@@ -99,8 +101,14 @@ export async function executeWindow(options: ExecuteOptions): Promise<WindowResu
       now,
       cancel: options.cancel,
       onLock: options.onLock,
+      onBracket: options.onBracket,
       rollback: (ctx) => restoreWindowBackup(ctx),
     });
+  } catch (error) {
+    // Could not connect, lock held, journal unreadable: nothing ran; the report still says why.
+    const message = `the ${plan.tier} window on ${plan.host} did not start: ${getErrorMessage(error)}`;
+    io.error(message);
+    return { result: 'failed', plan, journal: plannedJournal(plan, settings, now(), 'failed', message), failureMessage: message, warnings: plan.warnings };
   } finally {
     if (!options.target) await target?.close();
   }

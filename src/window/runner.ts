@@ -29,6 +29,8 @@ export interface RunWindowOptions {
   rollback?: (ctx: StepContext) => Promise<StepOutcome>;
   /** Told when the lock is taken and released (the post step releases it if main dies). */
   onLock?: (token: string | undefined) => void;
+  /** Told when the app is stopped and started again (the post step restarts it if main dies in between). */
+  onBracket?: (open: boolean) => void;
 }
 
 const LOCK_MARGIN_S = 600;
@@ -142,6 +144,7 @@ export async function runWindow(options: RunWindowOptions): Promise<WindowResult
     await save();
     io.info(`downtime bracket: stopping ${config.services.app.join(', ') || 'the app'} (${config.services.manager})`);
     bracketOpen = true;
+    options.onBracket?.(true);
     await ctx.services.stop();
   };
 
@@ -157,6 +160,7 @@ export async function runWindow(options: RunWindowOptions): Promise<WindowResult
     }
     const health = await ctx.services.waitHealthy();
     bracketOpen = false;
+    if (health.healthy && !startError) options.onBracket?.(false);
     const bracket = journal.bracket!;
     bracket.startedAt = now().toISOString();
     bracket.healthy = health.healthy && !startError;

@@ -1,4 +1,6 @@
 /** Realistic window results for the report tests: built from data, deterministic (fixed clock). */
+import { readFileSync } from 'node:fs';
+import { Ajv } from 'ajv';
 import type { Plan, PlannedStep } from '../../src/plan/plan.js';
 import type { Snapshot, TableFacts } from '../../src/report/snapshot-types.js';
 import type { Finding, Impact, StepDefinition } from '../../src/steps/step.js';
@@ -80,10 +82,13 @@ const table = (name: string, totalBytes: number, deadTuples: number, rows: numbe
   lastAutovacuum: '2026-11-28T21:14:03.000Z',
 });
 
+/** Byte counts are integers in a snapshot (the schema says so); the fixture writes them as GiB fractions. */
+const wholeBytes = (snapshot: Snapshot): Snapshot => JSON.parse(JSON.stringify(snapshot, (key, value: unknown) => (typeof value === 'number' && /bytes$/i.test(key) ? Math.round(value) : value))) as Snapshot;
+
 export function fixtureSnapshot(kind: Snapshot['kind'], overrides: Partial<Snapshot> = {}): Snapshot {
   const after = kind === 'post';
   const MiB = 1024 * 1024;
-  return {
+  return wholeBytes({
     schemaVersion: 1,
     kind,
     windowId: 'monthly-7311892044',
@@ -143,7 +148,7 @@ export function fixtureSnapshot(kind: Snapshot['kind'], overrides: Partial<Snaps
     response: { url: 'http://localhost:8000/api/v1/health', samples: 5, ok: 5, p50Ms: after ? 38.2 : 41.7, p95Ms: after ? 52.9 : 88.4, maxMs: after ? 55.1 : 91.3, failures: [] },
     errors: [],
     ...overrides,
-  };
+  });
 }
 
 interface RecordSpec {
@@ -232,9 +237,14 @@ const SUCCESS_STEPS: Record<string, RecordSpec> = {
   'snapshot.post': { status: 'succeeded', durationMs: 1_290, summary: 'ner11_db 3.42 GiB in 5 tables; / 64.5% used; newest backup 40m 46s old; p50 38.2 ms; 4 round trips' },
 };
 
+/** Around db.vacuum-full's record (1m 11s), with the stop before and the health wait after it. */
+function bracketAround(steps: StepRecord[]) {
+  const inside = steps.find((step) => step.inBracket && step.startedAt)!;
+  const stopped = Date.parse(inside.startedAt!) - 9_000;
+  return { ...BRACKET, stoppedAt: new Date(stopped).toISOString(), startedAt: new Date(stopped + 94_000).toISOString() };
+}
+
 const BRACKET = {
-  stoppedAt: at(6 * 60_000),
-  startedAt: at(6 * 60_000 + 94_000),
   downtimeSeconds: 94,
   healthy: true,
   countsBefore: { vendor_equipment: 3_400_112, threat_intelligence: 8_200_330 },
@@ -247,7 +257,10 @@ export function successResult(): WindowResult {
   return {
     result: 'succeeded',
     plan,
-    journal: journal(plan, records(plan, SUCCESS_STEPS), { bracket: BRACKET }),
+    journal: (() => {
+      const steps = records(plan, SUCCESS_STEPS);
+      return journal(plan, steps, { bracket: bracketAround(steps) });
+    })(),
     baseline: fixtureSnapshot('baseline'),
     post: fixtureSnapshot('post'),
     warnings: [],
@@ -267,7 +280,7 @@ export function failureResult(): WindowResult {
   return {
     result: 'failed',
     plan,
-    journal: journal(plan, failed, { status: 'failed', failedStep: 'db.reindex', message: 'step db.reindex failed on deploy@db1.example.com:22', bracket: BRACKET }),
+    journal: journal(plan, failed, { status: 'failed', failedStep: 'db.reindex', message: 'step db.reindex failed on deploy@db1.example.com:22', bracket: bracketAround(failed) }),
     baseline: fixtureSnapshot('baseline'),
     post: fixtureSnapshot('post'),
     failureMessage: 'db.reindex failed on deploy@db1.example.com:22: canceling statement due to lock timeout (55P03)',
@@ -323,4 +336,27 @@ export function hugeResult(count = 10_000, detailBytes = 2_000): WindowResult {
     ]),
   );
   return { result: 'succeeded', plan, journal: journal(plan, records(plan, steps), {}), baseline: fixtureSnapshot('baseline'), post: fixtureSnapshot('post'), warnings: [] };
+}
+
+/** Weekly snapshots before this window, as loadHistory returns them: the database grows, the disk fills. */
+export function fixtureHistory(weeks = 8): Snapshot[] {
+  const snapshots: Snapshot[] = [];
+  for (let week = weeks; week >= 1; week--) {
+    const takenAt = new Date(START - week * 7 * 86_400_000).toISOString();
+    for (const kind of ['baseline', 'post'] as const) {
+      const snapshot = fixtureSnapshot(kind, { windowId: `weekly-${7311892044 - week}`, takenAt: kind === 'post' ? new Date(Date.parse(takenAt) + 1_800_000).toISOString() : takenAt, trimmed: true });
+      const growth = (weeks - week) * 0.07 * 1024 ** 3;
+      snapshot.database!.sizeBytes = Math.round((kind === 'baseline' ? 4.3 : 4.22) * 1024 ** 3 + growth);
+      snapshot.disks = snapshot.disks.map((disk) => ({ ...disk, usedPercent: Math.round((disk.usedPercent - week * 0.8) * 10) / 10 }));
+      snapshots.push(snapshot);
+    }
+  }
+  return snapshots;
+}
+
+/** An ajv validator for one of the published schemas (schemas/*.schema.json). */
+export function schemaValidator(name: 'snapshot' | 'journal'): (value: unknown) => string[] {
+  const schema = JSON.parse(readFileSync(new URL(`../../schemas/${name}.schema.json`, import.meta.url), 'utf8')) as object;
+  const validate = new Ajv({ allErrors: true, strict: true }).compile(schema);
+  return (value) => (validate(value) ? [] : (validate.errors ?? []).map((error) => `${error.instancePath || '/'} ${error.message ?? error.keyword}`));
 }

@@ -16,6 +16,7 @@ export function sandboxConfigObject(sandbox: Sandbox, extra: Record<string, unkn
       'integrity-tables': ['vendor_equipment', 'threat_intelligence'],
       'lock-timeout': '2s',
       'min-relation-size': '64K',
+      'data-directory': sandbox.postgres.dataDir,
     },
     services: app
       ? { manager: 'command', start: app.startCommand, stop: app.stopCommand, status: app.statusCommand }

@@ -37,8 +37,7 @@ function tiersRunning(instant: Date, zone: string): Tier[] {
   return Tiers.filter((tier) => shouldRunOn(TIER_GUARD[tier], instant, zone).run);
 }
 
-const iso = (date: { year: number; month: number; day: number }) =>
-  `${date.year}-${String(date.month).padStart(2, '0')}-${String(date.day).padStart(2, '0')}`;
+const iso = (date: { year: number; month: number; day: number }) => `${date.year}-${String(date.month).padStart(2, '0')}-${String(date.day).padStart(2, '0')}`;
 
 test('2026–2028 has the expected number of days and Sundays', () => {
   expect(DAYS).toHaveLength(365 + 365 + 366);
@@ -127,7 +126,10 @@ test('the reason names the rule, the local date and the zone, and says the windo
   });
   // The second Sunday of April: a Sunday, but the quarter's first Sunday was April 5.
   expect(shouldRunOn('first-sunday-of-quarter', new Date('2026-04-12T02:00:00Z'), 'UTC').reason).toContain('Sunday 2026-04-12 02:00 in UTC is not');
-  expect(shouldRunOn('any', saturday, 'Asia/Kolkata')).toEqual({ run: true, reason: 'only-on any runs on every day: Saturday 2026-03-07 07:30 in Asia/Kolkata is one' });
+  expect(shouldRunOn('any', saturday, 'Asia/Kolkata')).toEqual({
+    run: true,
+    reason: 'only-on any runs on every day: Saturday 2026-03-07 07:30 in Asia/Kolkata is one',
+  });
 });
 
 test('a time zone that does not exist is named in the error', () => {

@@ -14,7 +14,15 @@ export function freshBackupName(config: MaintenanceConfig, now: Date): string {
 }
 
 function dumpCommand(config: MaintenanceConfig, file: string): string {
-  return commandLine('pg_dump', ['-Fc', `--lock-wait-timeout=${config.database.lockTimeoutMs}`, ...connectionArgs(config), '-d', config.database.name, '-f', file]);
+  return commandLine('pg_dump', [
+    '-Fc',
+    `--lock-wait-timeout=${config.database.lockTimeoutMs}`,
+    ...connectionArgs(config),
+    '-d',
+    config.database.name,
+    '-f',
+    file,
+  ]);
 }
 
 /**
@@ -78,12 +86,23 @@ async function run(ctx: StepContext): Promise<StepOutcome> {
   });
   if (result.code !== 0) throw new RemoteCommandError(ctx.target.description, `backing up ${config.database.name} to ${path} (pg_dump -Fc)`, result);
   const written = JSON.parse(result.stdout.trim()) as { sha256: string; sizeBytes: number };
-  const backup: BackupRecord = { path, sha256: written.sha256, format: 'custom', sizeBytes: written.sizeBytes, createdAt: startedAt.toISOString(), kind: 'fresh' };
+  const backup: BackupRecord = {
+    path,
+    sha256: written.sha256,
+    format: 'custom',
+    sizeBytes: written.sizeBytes,
+    createdAt: startedAt.toISOString(),
+    kind: 'fresh',
+  };
   await ctx.saveFacts({ backup });
   return {
     status: 'succeeded',
     summary: `fresh backup ${path} (${written.sizeBytes} bytes, sha256 ${written.sha256.slice(0, 12)}…) is this window's rollback point`,
-    metrics: { backupBytes: written.sizeBytes, durationMs: result.durationMs, freeBytesBefore: space.availBytes ?? -1 },
+    metrics: {
+      backupBytes: written.sizeBytes,
+      durationMs: result.durationMs,
+      ...(space.availBytes !== undefined ? { freeBytesBefore: space.availBytes } : {}),
+    },
     details: { backup, sidecar: `${path}.sha256`, verifiedBy: ['pg_restore --list', 'sha256 re-read after rename'] },
   };
 }

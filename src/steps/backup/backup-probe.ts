@@ -141,7 +141,10 @@ export async function probeBackups(target: Target, request: ProbeRequest, signal
   } catch {
     throw new Error(`inspecting backups in ${request.dir} on ${target.description} printed no JSON: ${result.stdout.slice(-300)} ${result.stderr.slice(-300)}`);
   }
-  const disks = raw.disks.map((disk) => ({ ...disk, usedPercent: disk.usedBytes + disk.availBytes > 0 ? Math.ceil((disk.usedBytes * 100) / (disk.usedBytes + disk.availBytes)) : 0 }));
+  const disks = raw.disks.map((disk) => ({
+    ...disk,
+    usedPercent: disk.usedBytes + disk.availBytes > 0 ? Math.ceil((disk.usedBytes * 100) / (disk.usedBytes + disk.availBytes)) : 0,
+  }));
   const file = raw.file && {
     ...raw.file,
     checksum: {

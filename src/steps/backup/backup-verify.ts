@@ -25,9 +25,12 @@ export function compareCounts(tables: string[], restored: TableCounts, live: Tab
   });
 }
 
-/** Test-restore databases left by a run that was killed before its `finally`: ours by name. */
+/** Test-restore databases left by a run killed before its `finally`: ours by name, and nobody connected. */
 async function dropLeftovers(db: Database): Promise<string[]> {
-  const rows = await db.query<{ datname: string }>('select datname from pg_database where datname like $1', [`${TEMP_PREFIX}%`]);
+  const rows = await db.query<{ datname: string }>(
+    'select datname from pg_database d where datname like $1 and not exists (select 1 from pg_stat_activity a where a.datname = d.datname)',
+    [`${TEMP_PREFIX}%`],
+  );
   const leftovers = rows.map((row) => row.datname).filter((name) => TEMP_NAME.test(name));
   for (const name of leftovers) await dropDatabase(db, name);
   return leftovers;
@@ -36,7 +39,8 @@ async function dropLeftovers(db: Database): Promise<string[]> {
 async function chooseBackup(ctx: StepContext): Promise<{ file?: BackupFileProbe; problems: string[]; source: string }> {
   const { dir, pattern, checksum } = ctx.config.backups;
   const fresh = ctx.facts.backup?.kind === 'fresh' ? ctx.facts.backup : undefined;
-  const probe = await probeBackups(ctx.target, { dir, pattern, path: fresh?.path, checksum, deep: false }, ctx.signal);
+  // The window's own backup always has a sidecar and a recorded sha256: check them whatever backups.checksum says.
+  const probe = await probeBackups(ctx.target, { dir, pattern, path: fresh?.path, checksum: checksum || fresh !== undefined, deep: false }, ctx.signal);
   if (!probe.file) {
     const problem = fresh
       ? `this window's fresh backup ${fresh.path} is gone`
@@ -61,7 +65,12 @@ async function run(ctx: StepContext): Promise<StepOutcome> {
       status: 'failed',
       summary: `backup not usable: ${chosen.problems.join('; ')}`,
       details: { source: chosen.source, file: chosen.file, problems: chosen.problems },
-      findings: chosen.problems.map((problem) => ({ severity: 'critical', title: 'Backup failed verification', evidence: problem, action: 'Take a new backup (backup.fresh) and find out why this one is damaged.' })),
+      findings: chosen.problems.map((problem) => ({
+        severity: 'critical',
+        title: 'Backup failed verification',
+        evidence: problem,
+        action: 'Take a new backup (backup.fresh) and find out why this one is damaged.',
+      })),
     };
   }
   const file = chosen.file;
@@ -86,16 +95,36 @@ async function run(ctx: StepContext): Promise<StepOutcome> {
       await dropDatabase(db, temp);
       dropped = true;
     } catch (error) {
-      findings.push({ severity: 'critical', title: `Test-restore database ${temp} could not be dropped`, evidence: getErrorMessage(error), action: `DROP DATABASE "${temp}" WITH (FORCE);` });
+      findings.push({
+        severity: 'critical',
+        title: `Test-restore database ${temp} could not be dropped`,
+        evidence: getErrorMessage(error),
+        action: `DROP DATABASE "${temp}" WITH (FORCE);`,
+      });
     }
   }
   const live = await countTables(db, tables);
   const comparison = restored ? compareCounts(tables, restored, live) : [];
-  const details = { source: chosen.source, file, tempDatabase: temp, tempDatabaseDropped: dropped, leftoversDropped: leftovers, restoreMs, counts: comparison, restoreError };
+  const details = {
+    source: chosen.source,
+    file,
+    tempDatabase: temp,
+    tempDatabaseDropped: dropped,
+    leftoversDropped: leftovers,
+    restoreMs,
+    counts: comparison,
+    restoreError,
+  };
   const metrics = { backupBytes: file.sizeBytes, restoreMs, tablesCompared: comparison.length };
 
   if (restoreError) {
-    return { status: 'failed', summary: `test restore of ${file.path} failed: ${restoreError}`, metrics, details, findings: [...findings, { severity: 'critical', title: 'Backup does not restore', evidence: restoreError }] };
+    return {
+      status: 'failed',
+      summary: `test restore of ${file.path} failed: ${restoreError}`,
+      metrics,
+      details,
+      findings: [...findings, { severity: 'critical', title: 'Backup does not restore', evidence: restoreError }],
+    };
   }
   const missing = restored!.missing;
   if (missing.length > 0) {
@@ -104,7 +133,15 @@ async function run(ctx: StepContext): Promise<StepOutcome> {
       summary: `test restore of ${file.path} lacks integrity table${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`,
       metrics,
       details,
-      findings: [...findings, { severity: 'critical', title: 'Backup misses integrity tables', evidence: missing.join(', '), action: 'Check what the backup job dumps (schemas, -t / -n filters).' }],
+      findings: [
+        ...findings,
+        {
+          severity: 'critical',
+          title: 'Backup misses integrity tables',
+          evidence: missing.join(', '),
+          action: 'Check what the backup job dumps (schemas, -t / -n filters).',
+        },
+      ],
     };
   }
   if (live.missing.length > 0) {

@@ -24,10 +24,8 @@ export interface CreateOptions {
 }
 
 /** CREATE DATABASE from template0 (what pg_dump output expects), shaped like another database when asked. */
-export async function createDatabase(db: Database, name: string, options: CreateOptions = {}): Promise<string[]> {
-  const statements: string[] = [];
+export async function createDatabase(db: Database, name: string, options: CreateOptions = {}): Promise<void> {
   let clauses = 'TEMPLATE template0';
-  let owner: string | undefined;
   if (options.like) {
     const [source] = await db.query<{ encoding: string; collate: string; ctype: string; owner: string; me: string }>(
       `select pg_encoding_to_char(encoding) as encoding, datcollate as collate, datctype as ctype,
@@ -37,17 +35,14 @@ export async function createDatabase(db: Database, name: string, options: Create
     );
     if (!source) throw new Error(`database ${options.like} does not exist`);
     clauses += ` ENCODING ${quoteLiteral(source.encoding)} LC_COLLATE ${quoteLiteral(source.collate)} LC_CTYPE ${quoteLiteral(source.ctype)}`;
-    if (options.sameOwner && source.owner !== source.me) owner = source.owner;
+    if (options.sameOwner && source.owner !== source.me) clauses += ` OWNER ${quoteIdent(source.owner)}`;
   }
-  if (owner) clauses += ` OWNER ${quoteIdent(owner)}`;
-  statements.push(`CREATE DATABASE ${quoteIdent(name)} ${clauses}`);
-  await db.query(statements[0]!);
-  if (options.like) statements.push(...(await copyDatabaseProperties(db, options.like, name)));
-  return statements;
+  await db.query(`CREATE DATABASE ${quoteIdent(name)} ${clauses}`);
+  if (options.like) await copyDatabaseProperties(db, options.like, name);
 }
 
 /** pg_dump without --create leaves out ALTER DATABASE ... SET and GRANT ... ON DATABASE: copy them. */
-async function copyDatabaseProperties(db: Database, from: string, to: string): Promise<string[]> {
+async function copyDatabaseProperties(db: Database, from: string, to: string): Promise<void> {
   const statements: string[] = [];
   const settings = await db.query<{ setting: string }>(
     `select unnest(s.setconfig) as setting
@@ -77,7 +72,6 @@ async function copyDatabaseProperties(db: Database, from: string, to: string): P
     }
   }
   for (const statement of statements) await db.query(statement);
-  return statements;
 }
 
 /** Drops a database even with sessions still attached (a restore killed halfway leaves some). */

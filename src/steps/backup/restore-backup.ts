@@ -8,7 +8,8 @@ import { restoreCommandSummary, runRestore } from './postgres-tools.js';
 
 /** Databases to hold the admin session: renaming a database needs a session outside it. */
 const MAINTENANCE_DATABASES = ['postgres', 'template1'];
-const SESSIONS_GONE_TIMEOUT_MS = 15_000;
+/** Sessions on the database get as long to end as a lock would be waited for, and at least this. */
+const MIN_SESSIONS_WAIT_MS = 5_000;
 
 async function openMaintenanceSession(ctx: StepContext, live: Database): Promise<Database> {
   const errors: string[] = [];
@@ -37,8 +38,8 @@ async function checkBackupFile(ctx: StepContext, backup: BackupRecord): Promise<
 }
 
 /** Terminates every session on a database and waits until none is left. */
-async function emptyDatabase(admin: Database, name: string): Promise<void> {
-  const deadline = Date.now() + SESSIONS_GONE_TIMEOUT_MS;
+async function emptyDatabase(admin: Database, name: string, waitMs: number): Promise<void> {
+  const deadline = Date.now() + waitMs;
   for (;;) {
     const sessions = await admin.query<{ pid: number; usename: string | null; application_name: string }>(
       'select pid, usename, application_name from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()',
@@ -54,34 +55,46 @@ async function emptyDatabase(admin: Database, name: string): Promise<void> {
       }
     }
     if (Date.now() > deadline) {
-      throw new Error(`sessions on ${name} would not end within ${SESSIONS_GONE_TIMEOUT_MS / 1000} s: ${refused.join('; ') || sessions.map((s) => `pid ${s.pid} (${s.usename ?? '?'})`).join(', ')}`);
+      throw new Error(
+        `sessions on ${name} would not end within ${waitMs / 1000} s: ${refused.join('; ') || sessions.map((s) => `pid ${s.pid} (${s.usename ?? '?'})`).join(', ')}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
 
 /** live → keep, restored → live. Connections to live are refused meanwhile; a failure halfway renames back. */
-async function swapDatabases(admin: Database, live: string, restored: string, keep: string, log: StepContext['log']): Promise<void> {
+async function swapDatabases(ctx: StepContext, admin: Database, restored: string, keep: string): Promise<void> {
+  const live = ctx.config.database.name;
   let closedForConnections = false;
   try {
     await admin.query(`ALTER DATABASE ${quoteIdent(live)} WITH ALLOW_CONNECTIONS false`);
     closedForConnections = true;
   } catch (error) {
-    log.warn(`could not refuse new connections to ${live} during the swap (${getErrorMessage(error)}); the app must stay stopped`);
+    ctx.log.warn(`could not refuse new connections to ${live} during the swap (${getErrorMessage(error)}); the app must stay stopped`);
   }
   let liveRenamed = false;
   try {
-    await emptyDatabase(admin, live);
+    await emptyDatabase(admin, live, Math.max(MIN_SESSIONS_WAIT_MS, ctx.config.database.lockTimeoutMs));
     await admin.query(`ALTER DATABASE ${quoteIdent(live)} RENAME TO ${quoteIdent(keep)}`);
     liveRenamed = true;
     await admin.query(`ALTER DATABASE ${quoteIdent(restored)} RENAME TO ${quoteIdent(live)}`);
   } catch (error) {
-    if (liveRenamed) await admin.query(`ALTER DATABASE ${quoteIdent(keep)} RENAME TO ${quoteIdent(live)}`);
-    liveRenamed = false;
+    if (liveRenamed) {
+      await admin.query(`ALTER DATABASE ${quoteIdent(keep)} RENAME TO ${quoteIdent(live)}`).then(
+        () => (liveRenamed = false),
+        (renameError: unknown) => ctx.log.error(`could not rename ${keep} back to ${live}: ${getErrorMessage(renameError)}`),
+      );
+    }
     throw error;
   } finally {
     // The kept database must stay reachable for forensics (and the live one, if the swap failed).
-    if (closedForConnections) await admin.query(`ALTER DATABASE ${quoteIdent(liveRenamed ? keep : live)} WITH ALLOW_CONNECTIONS true`);
+    const reopen = liveRenamed ? keep : live;
+    if (closedForConnections) {
+      await admin
+        .query(`ALTER DATABASE ${quoteIdent(reopen)} WITH ALLOW_CONNECTIONS true`)
+        .catch((error: unknown) => ctx.log.error(`could not allow connections to ${reopen} again: ${getErrorMessage(error)}`));
+    }
   }
 }
 
@@ -96,6 +109,49 @@ async function reconnect(ctx: StepContext): Promise<Database> {
       if (!isConnectionError(error) || attempt >= 5) throw error;
     }
   }
+}
+
+/** After a failed swap: if the live name still holds the old database, nothing changed and the copy goes. */
+async function swapFailed(
+  ctx: StepContext,
+  admin: Database,
+  failure: { restored: string; keep: string; backup: BackupRecord; error: unknown },
+): Promise<StepOutcome> {
+  const live = ctx.config.database.name;
+  const { restored, keep, backup } = failure;
+  const message = getErrorMessage(failure.error);
+  const present = new Set(
+    (await admin.query<{ datname: string }>('select datname from pg_database where datname = any($1)', [[live, restored, keep]])).map((row) => row.datname),
+  );
+  if (present.has(live) && !present.has(keep)) {
+    await dropDatabase(admin, restored).catch((error: unknown) => ctx.log.error(`could not drop ${restored}: ${getErrorMessage(error)}`));
+    return {
+      status: 'failed',
+      summary: `rollback of ${live} failed at the swap; ${live} is untouched: ${message}`,
+      details: { backup, restoredDatabase: restored },
+      findings: [
+        {
+          severity: 'critical',
+          title: 'Rollback could not swap the restored database in',
+          evidence: message,
+          action: 'Stop what holds sessions on the database (the app must be stopped), then roll back again.',
+        },
+      ],
+    };
+  }
+  return {
+    status: 'failed',
+    summary: `rollback of ${live} failed halfway: no database is named ${live} now; the old one is ${keep}, the restored one ${restored}: ${message}`,
+    details: { backup, restoredDatabase: restored, keptDatabase: keep, databases: [...present] },
+    findings: [
+      {
+        severity: 'critical',
+        title: `No database named ${live}`,
+        evidence: message,
+        action: `Rename one back by hand: ALTER DATABASE "${keep}" RENAME TO "${live}" (as it was) or ALTER DATABASE "${restored}" RENAME TO "${live}" (the backup).`,
+      },
+    ],
+  };
 }
 
 /**
@@ -121,7 +177,13 @@ export async function restoreWindowBackup(ctx: StepContext): Promise<StepOutcome
     };
   }
   const problem = await checkBackupFile(ctx, backup);
-  if (problem) return { status: 'failed', summary: `refusing to roll back ${dbName}: ${problem}`, details: { backup }, findings: [{ severity: 'critical', title: 'Rollback point unusable', evidence: problem }] };
+  if (problem)
+    return {
+      status: 'failed',
+      summary: `refusing to roll back ${dbName}: ${problem}`,
+      details: { backup },
+      findings: [{ severity: 'critical', title: 'Rollback point unusable', evidence: problem }],
+    };
 
   const stamp = utcStamp(ctx.now());
   const restored = nameWithSuffix(dbName, `_restore_${stamp}`);
@@ -147,23 +209,56 @@ export async function restoreWindowBackup(ctx: StepContext): Promise<StepOutcome
         status: 'failed',
         summary: `rollback of ${dbName} failed before the swap; ${dbName} is untouched: ${getErrorMessage(error)}`,
         details: { backup, restoredDatabase: restored },
-        findings: [{ severity: 'critical', title: 'Rollback could not restore the backup', evidence: getErrorMessage(error), action: `${dbName} is as the window left it; restore by hand.` }],
+        findings: [
+          {
+            severity: 'critical',
+            title: 'Rollback could not restore the backup',
+            evidence: getErrorMessage(error),
+            action: `${dbName} is as the window left it; restore by hand.`,
+          },
+        ],
       };
     }
 
     ctx.log.info(`swapping: ${dbName} → ${keep}, ${restored} → ${dbName}`);
-    await swapDatabases(admin, dbName, restored, keep, ctx.log);
+    try {
+      await swapDatabases(ctx, admin, restored, keep);
+    } catch (error) {
+      return await swapFailed(ctx, admin, { restored, keep, backup, error });
+    }
     const after = await countTables(await reconnect(ctx), tables);
     const mismatched = tables.filter((table) => after.counts[table] !== restoredCounts.counts[table]);
-    const counts = tables.map((table) => ({ table, beforeRollback: before.counts[table], backup: restoredCounts.counts[table], afterRollback: after.counts[table] }));
+    const counts = tables.map((table) => ({
+      table,
+      beforeRollback: before.counts[table],
+      backup: restoredCounts.counts[table],
+      afterRollback: after.counts[table],
+    }));
     return {
       status: mismatched.length > 0 ? 'warning' : 'succeeded',
       summary: `${dbName} restored from ${backup.path} (${backup.kind} backup of ${backup.createdAt}); the database as it was is kept as ${keep} for forensics: drop it when no longer needed`,
-      metrics: { restoreMs, ...Object.fromEntries(counts.map((entry) => [`rows.${entry.table}`, entry.afterRollback ?? -1])) },
+      metrics: {
+        restoreMs,
+        ...Object.fromEntries(counts.filter((entry) => entry.afterRollback !== undefined).map((entry) => [`rows ${entry.table}`, entry.afterRollback!])),
+      },
       details: { backup, keptDatabase: keep, counts },
       findings: [
-        { severity: 'warning', title: `Previous database kept as ${keep}`, evidence: `renamed from ${dbName} at ${stamp} UTC`, action: `Look for writes to keep, then DROP DATABASE "${keep}" to free its space.` },
-        ...(mismatched.length > 0 ? [{ severity: 'critical' as const, title: 'Row counts after the rollback differ from the backup', evidence: mismatched.join(', '), action: 'Something wrote during the rollback: was the app stopped?' }] : []),
+        {
+          severity: 'warning',
+          title: `Previous database kept as ${keep}`,
+          evidence: `renamed from ${dbName} at ${stamp} UTC`,
+          action: `Look for writes to keep, then DROP DATABASE "${keep}" to free its space.`,
+        },
+        ...(mismatched.length > 0
+          ? [
+              {
+                severity: 'critical' as const,
+                title: 'Row counts after the rollback differ from the backup',
+                evidence: mismatched.join(', '),
+                action: 'Something wrote during the rollback: was the app stopped?',
+              },
+            ]
+          : []),
       ],
     };
   } finally {

@@ -33,7 +33,10 @@ interface NotRebuilt {
 interface Work {
   rebuilt: Rebuilt[];
   notRebuilt: NotRebuilt[];
+  /** Found at the start: left by an earlier interrupted REINDEX CONCURRENTLY. */
   leftoversDropped: string[];
+  /** Half-built copies of this run's own failed attempts, dropped again. */
+  failedCopiesDropped: string[];
   /** Leftovers that could not be dropped (their table was busy). */
   leftoversRemaining: string[];
 }
@@ -74,8 +77,8 @@ async function runReindex(ctx: StepContext, wholeDatabase: boolean): Promise<Ste
   const started = Date.now();
   const db = await ctx.db();
   const indexes = (await listIndexes(db)).filter((index) => index.owned);
-  const work: Work = { rebuilt: [], notRebuilt: [], leftoversDropped: [], leftoversRemaining: [] };
-  await dropLeftovers(ctx, db, indexes.filter(isReindexLeftover), work);
+  const work: Work = { rebuilt: [], notRebuilt: [], leftoversDropped: [], failedCopiesDropped: [], leftoversRemaining: [] };
+  await dropLeftovers(ctx, db, indexes.filter(isReindexLeftover), work, 'found');
   const remaining = indexes.filter((index) => !isReindexLeftover(index));
   if (wholeDatabase) await reindexTables(ctx, db, remaining, work);
   else await reindexTargets(ctx, db, remaining, work);
@@ -85,7 +88,11 @@ async function runReindex(ctx: StepContext, wholeDatabase: boolean): Promise<Ste
 /** Concurrently mode: invalid indexes first, then bloated ones, largest bloat first. */
 async function reindexTargets(ctx: StepContext, db: Database, indexes: IndexInfo[], work: Work): Promise<void> {
   const { bloatThresholdPercent, minRelationBytes, lockTimeoutMs } = ctx.config.database;
-  const analyzed = await analyzeStale(db, (await listTables(db)).filter((table) => table.owned), lockTimeoutMs);
+  const analyzed = await analyzeStale(
+    db,
+    (await listTables(db)).filter((table) => table.owned),
+    lockTimeoutMs,
+  );
   if (analyzed.length > 0) ctx.log.info(`analyzed ${analyzed.map(displayName).join(', ')} first (statistics were stale)`);
   const estimates = await estimateIndexBloat(db);
   const invalid = indexes.filter((index) => !index.valid).map((index) => ({ index, why: 'invalid' }));
@@ -104,21 +111,27 @@ async function reindexTargets(ctx: StepContext, db: Database, indexes: IndexInfo
       work.notRebuilt.push({ name, why, reason: 'lock', message: `not tried: ${table} was busy for an earlier index in this run`, wasInvalid: !index.valid });
       continue;
     }
-    const before = await indexSize(db, index);
+    const before = await indexState(db, index);
     const result = await rebuild(ctx, db, name, `REINDEX INDEX CONCURRENTLY ${qualify(index.schema, index.name)}`);
-    if (result.ok) {
-      const after = await indexSize(db, index);
-      work.rebuilt.push({ name, why, indexes: 1, bytesBefore: before, bytesAfter: after, durationMs: result.durationMs });
-      ctx.log.info(`${name} (${why}) rebuilt: ${formatBytes(before)} → ${formatBytes(after)} in ${formatDuration(result.durationMs)}`);
-      continue;
+    const after = await indexState(db, index);
+    // Failing in its last phase (waiting to drop the old copy), it has already swapped the new index in.
+    const swapped = after.valid && after.relfilenode !== before.relfilenode;
+    if (result.ok || swapped) {
+      work.rebuilt.push({ name, why, indexes: 1, bytesBefore: before.bytes, bytesAfter: after.bytes, durationMs: result.durationMs });
+      ctx.log.info(`${name} (${why}) rebuilt: ${formatBytes(before.bytes)} → ${formatBytes(after.bytes)} in ${formatDuration(result.durationMs)}`);
     }
+    if (result.ok) continue;
     if (result.reason === 'lock') busyTables.add(table);
-    work.notRebuilt.push(notRebuilt(name, why, result, !index.valid));
-    ctx.log.warn(`${name} not rebuilt: ${result.message}`);
+    if (!swapped) {
+      work.notRebuilt.push(notRebuilt(name, why, result, !index.valid));
+      ctx.log.warn(`${name} not rebuilt: ${result.message}`);
+    }
     // A failed REINDEX CONCURRENTLY leaves its half-built copy behind as an invalid *_ccnew (or *_ccold) index.
-    const known = new Set(indexes.map((other) => other.oid));
-    const leftovers = (await listIndexes(db)).filter((other) => other.schema === index.schema && other.table === index.table && isReindexLeftover(other) && !known.has(other.oid));
-    await dropLeftovers(ctx, db, leftovers, work);
+    const leftovers = (await listIndexes(db)).filter(
+      (other) =>
+        other.schema === index.schema && other.table === index.table && isReindexLeftover(other) && !work.leftoversRemaining.includes(indexName(other)),
+    );
+    await dropLeftovers(ctx, db, leftovers, work, 'own');
   }
 }
 
@@ -145,10 +158,18 @@ async function reindexTables(ctx: StepContext, db: Database, indexes: IndexInfo[
     }
     ctx.log.warn(`REINDEX TABLE ${name} failed (${result.message}); rebuilding its indexes one by one`);
     for (const index of indexes.filter((other) => other.schema === table.schema && other.table === table.name)) {
-      const indexBefore = await indexSize(db, index);
+      const indexBefore = await indexState(db, index);
       const single = await rebuild(ctx, db, indexName(index), `REINDEX INDEX ${qualify(index.schema, index.name)}`);
       if (single.ok) {
-        work.rebuilt.push({ name: indexName(index), why: 'all indexes', indexes: 1, bytesBefore: indexBefore, bytesAfter: await indexSize(db, index), durationMs: single.durationMs });
+        const indexAfter = await indexState(db, index);
+        work.rebuilt.push({
+          name: indexName(index),
+          why: 'all indexes',
+          indexes: 1,
+          bytesBefore: indexBefore.bytes,
+          bytesAfter: indexAfter.bytes,
+          durationMs: single.durationMs,
+        });
       } else {
         work.notRebuilt.push(notRebuilt(indexName(index), 'all indexes', single, !index.valid));
       }
@@ -158,7 +179,14 @@ async function reindexTables(ctx: StepContext, db: Database, indexes: IndexInfo[
 
 function rebuild(ctx: StepContext, db: Database, label: string, sql: string): Promise<StatementResult> {
   return db.withSession((session) =>
-    runTracked(db, session, { label, sql, progressView: 'pg_stat_progress_create_index', lockTimeoutMs: ctx.config.database.lockTimeoutMs, log: ctx.log, signal: ctx.signal }),
+    runTracked(db, session, {
+      label,
+      sql,
+      progressView: 'pg_stat_progress_create_index',
+      lockTimeoutMs: ctx.config.database.lockTimeoutMs,
+      log: ctx.log,
+      signal: ctx.signal,
+    }),
   );
 }
 
@@ -167,7 +195,7 @@ function notRebuilt(name: string, why: string, result: Failure, wasInvalid: bool
   return { name, why, reason: result.reason, message, ...(result.code ? { code: result.code } : {}), wasInvalid };
 }
 
-async function dropLeftovers(ctx: StepContext, db: Database, leftovers: IndexInfo[], work: Work): Promise<void> {
+async function dropLeftovers(ctx: StepContext, db: Database, leftovers: IndexInfo[], work: Work, origin: 'found' | 'own'): Promise<void> {
   for (const leftover of leftovers) {
     const name = indexName(leftover);
     const result = await db.withSession(async (session) =>
@@ -181,8 +209,13 @@ async function dropLeftovers(ctx: StepContext, db: Database, leftovers: IndexInf
       }),
     );
     if (result.ok) {
-      work.leftoversDropped.push(name);
-      ctx.log.info(`dropped ${name}: an invalid copy left by an interrupted or failed REINDEX CONCURRENTLY`);
+      if (origin === 'found') {
+        work.leftoversDropped.push(name);
+        ctx.log.info(`dropped ${name}: an invalid copy left behind by an earlier interrupted REINDEX CONCURRENTLY`);
+      } else {
+        work.failedCopiesDropped.push(name);
+        ctx.log.info(`dropped ${name}: the copy this failed rebuild left behind`);
+      }
     } else {
       work.leftoversRemaining.push(name);
       ctx.log.warn(`could not drop the leftover ${name}: ${result.message}`);
@@ -190,10 +223,13 @@ async function dropLeftovers(ctx: StepContext, db: Database, leftovers: IndexInf
   }
 }
 
-async function indexSize(db: Database, index: Pick<IndexInfo, 'schema' | 'name'>): Promise<number> {
+async function indexState(db: Database, index: Pick<IndexInfo, 'schema' | 'name'>): Promise<{ bytes: number; relfilenode: number; valid: boolean }> {
   // REINDEX CONCURRENTLY gives the index a new oid under the same name: look it up by name.
-  const [row] = await db.query('SELECT pg_relation_size(to_regclass($1)) AS bytes', [qualify(index.schema, index.name)]);
-  return Number(row?.bytes ?? 0);
+  const [row] = await db.query(
+    'SELECT pg_relation_size(c.oid) AS bytes, c.relfilenode::int8 AS relfilenode, i.indisvalid AS valid FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid WHERE c.oid = to_regclass($1)',
+    [qualify(index.schema, index.name)],
+  );
+  return { bytes: Number(row?.bytes ?? 0), relfilenode: Number(row?.relfilenode ?? 0), valid: Boolean(row?.valid) };
 }
 
 async function indexesSize(db: Database, table: { schema: string; name: string }): Promise<number> {
@@ -221,7 +257,12 @@ function findingFor(config: MaintenanceConfig, item: NotRebuilt): Finding {
         : `It is not used by queries. Fix the cause above and run db.reindex again, or drop it: DROP INDEX CONCURRENTLY ${item.name};`,
     };
   }
-  return { severity: 'critical', title: `rebuilding ${item.name} failed`, evidence: item.message, action: 'Read the PostgreSQL log; the existing index is still in use (the rebuild rolled back).' };
+  return {
+    severity: 'critical',
+    title: `rebuilding ${item.name} failed`,
+    evidence: item.message,
+    action: 'Read the PostgreSQL log; the existing index is still in use (the rebuild rolled back).',
+  };
 }
 
 function outcome(config: MaintenanceConfig, work: Work, wholeDatabase: boolean, started: number): StepOutcome {
@@ -240,8 +281,11 @@ function outcome(config: MaintenanceConfig, work: Work, wholeDatabase: boolean, 
   }
 
   const what = wholeDatabase ? 'table(s)' : 'index(es)';
-  const parts = [`rebuilt ${work.rebuilt.length} ${what}, reclaimed ${formatBytes(bytesBefore - bytesAfter)} (${formatBytes(bytesBefore)} → ${formatBytes(bytesAfter)})`];
-  if (work.leftoversDropped.length > 0) parts.push(`dropped ${work.leftoversDropped.length} leftover(s) of interrupted REINDEX CONCURRENTLY`);
+  const parts = [
+    `rebuilt ${work.rebuilt.length} ${what}, reclaimed ${formatBytes(bytesBefore - bytesAfter)} (${formatBytes(bytesBefore)} → ${formatBytes(bytesAfter)})`,
+  ];
+  if (work.leftoversDropped.length > 0)
+    parts.push(`dropped ${work.leftoversDropped.length} leftover(s) of an interrupted REINDEX CONCURRENTLY: ${work.leftoversDropped.join(', ')}`);
   if (skipped.length > 0) parts.push(`skipped (lock busy): ${skipped.map((item) => item.name).join(', ')}`);
   if (invalidUnfixable.length > 0) parts.push(`cannot rebuild invalid: ${invalidUnfixable.map((item) => item.name).join(', ')}`);
   if (failed.length > 0) parts.push(`failed: ${failed.map((item) => item.name).join(', ')}`);

@@ -7,6 +7,8 @@ import { formatDuration } from '../../settings/durations.js';
 import { MINUTES, type Finding, type StepContext, type StepFactory, type StepOutcome } from '../step.js';
 
 const TOP_TABLES = 10;
+/** Rows per list in the details (the journal and report stay small on databases with thousands of tables). */
+const DETAIL_ROWS = 20;
 
 interface TableResult {
   table: string;
@@ -50,11 +52,24 @@ async function runVacuumAnalyze(ctx: StepContext): Promise<StepOutcome> {
   const deadTuplesAfter = vacuumedAfter.reduce((sum, table) => sum + table.deadTuples, 0);
 
   const [tableBloat, indexBloat, indexes] = await Promise.all([estimateTableBloat(db), estimateIndexBloat(db), listIndexes(db)]);
-  const byBloat = <T extends { bloatBytes: number }>(rows: T[]) => rows.sort((a, b) => b.bloatBytes - a.bloatBytes);
+  const byBloat = <T extends { bloatBytes: number }>(rows: T[]) => rows.sort((a, b) => b.bloatBytes - a.bloatBytes).slice(0, DETAIL_ROWS);
   const bloat = {
     model: 'ioguix estimate from pg_stats (no pgstattuple); see src/database/bloat.ts for its limits',
-    tables: byBloat([...tableBloat.values()]).map(({ schema, table, realBytes, bloatBytes, bloatPercent, estimable }) => ({ table: `${schema}.${table}`, realBytes, bloatBytes, bloatPercent, estimable })),
-    indexes: byBloat([...indexBloat.values()]).map(({ schema, index, table, realBytes, bloatBytes, bloatPercent, estimable }) => ({ index: `${schema}.${index}`, table, realBytes, bloatBytes, bloatPercent, estimable })),
+    tables: byBloat([...tableBloat.values()]).map(({ schema, table, realBytes, bloatBytes, bloatPercent, estimable }) => ({
+      table: `${schema}.${table}`,
+      realBytes,
+      bloatBytes,
+      bloatPercent,
+      estimable,
+    })),
+    indexes: byBloat([...indexBloat.values()]).map(({ schema, index, table, realBytes, bloatBytes, bloatPercent, estimable }) => ({
+      index: `${schema}.${index}`,
+      table,
+      realBytes,
+      bloatBytes,
+      bloatPercent,
+      estimable,
+    })),
   };
   const topTables = after.slice(0, TOP_TABLES).map((table) => ({
     table: displayName(table),
@@ -64,7 +79,10 @@ async function runVacuumAnalyze(ctx: StepContext): Promise<StepOutcome> {
     deadTuples: table.deadTuples,
     bloatPercent: tableBloat.get(table.oid)?.estimable ? tableBloat.get(table.oid)?.bloatPercent : undefined,
   }));
-  for (const row of topTables) log.info(`${row.table}: ${formatBytes(row.totalBytes)}, ${row.liveTuples} live / ${row.deadTuples} dead tuples${row.bloatPercent === undefined ? '' : `, ~${row.bloatPercent}% bloat`}`);
+  for (const row of topTables)
+    log.info(
+      `${row.table}: ${formatBytes(row.totalBytes)}, ${row.liveTuples} live / ${row.deadTuples} dead tuples${row.bloatPercent === undefined ? '' : `, ~${row.bloatPercent}% bloat`}`,
+    );
 
   const skipped = results.filter((result) => result.status === 'lock');
   const failed = results.filter((result) => result.status === 'error');
@@ -75,7 +93,12 @@ async function runVacuumAnalyze(ctx: StepContext): Promise<StepOutcome> {
       evidence: result.message,
       action: 'Look in pg_stat_activity for a long transaction or DDL on it; autovacuum and the next window try again.',
     })),
-    ...failed.map((result): Finding => ({ severity: 'critical', title: `VACUUM of ${result.table} failed`, evidence: result.message, action: 'Read the PostgreSQL log for this table.' })),
+    ...failed.map((result): Finding => ({
+      severity: 'critical',
+      title: `VACUUM of ${result.table} failed`,
+      evidence: result.message,
+      action: 'Read the PostgreSQL log for this table.',
+    })),
   ];
   const { bloatThresholdPercent: threshold, minRelationBytes: minBytes } = config.database;
   const bloatedTables = [...tableBloat.values()].filter((estimate) => isBloated(estimate, threshold, minBytes));
@@ -86,12 +109,19 @@ async function runVacuumAnalyze(ctx: StepContext): Promise<StepOutcome> {
     findings.push({
       severity: 'info',
       title: `about ${formatBytes(reclaimable)} is estimated reclaimable: ${bloatedTables.length} table(s) and ${bloatedIndexes.length} index(es) over ${threshold}% bloat`,
-      evidence: [...bloatedTables.map((estimate) => `${estimate.schema}.${estimate.table} ${estimate.bloatPercent}%`), ...bloatedIndexes.map((estimate) => `${estimate.schema}.${estimate.index} ${estimate.bloatPercent}%`)].join(', '),
+      evidence: [
+        ...bloatedTables.map((estimate) => `${estimate.schema}.${estimate.table} ${estimate.bloatPercent}%`),
+        ...bloatedIndexes.map((estimate) => `${estimate.schema}.${estimate.index} ${estimate.bloatPercent}%`),
+      ].join(', '),
       action: 'VACUUM leaves this free space inside the files; the monthly db.vacuum-full and db.reindex give it back.',
     });
   }
   if (invalidIndexes.length > 0) {
-    findings.push({ severity: 'warning', title: `invalid index(es): ${invalidIndexes.join(', ')}`, action: 'Unused by queries but still maintained on writes; the monthly db.reindex rebuilds or reports them.' });
+    findings.push({
+      severity: 'warning',
+      title: `invalid index(es): ${invalidIndexes.join(', ')}`,
+      action: 'Unused by queries but still maintained on writes; the monthly db.reindex rebuilds or reports them.',
+    });
   }
 
   const durationMs = Date.now() - started;
@@ -102,9 +132,16 @@ async function runVacuumAnalyze(ctx: StepContext): Promise<StepOutcome> {
     status: failed.length > 0 ? 'failed' : skipped.length > 0 ? 'warning' : 'succeeded',
     summary,
     metrics: { tablesVacuumed: vacuumedNames.size, tablesSkipped: skipped.length, tablesFailed: failed.length, deadTuplesBefore, deadTuplesAfter, durationMs },
-    details: { tables: results, notOwned, topTables, bloat, invalidIndexes },
+    details: { notVacuumed: [...skipped, ...failed], slowest: slowest(results), notOwned, topTables, bloat, invalidIndexes },
     findings,
   };
+}
+
+function slowest(results: TableResult[]): TableResult[] {
+  return results
+    .filter((result) => result.status === 'vacuumed')
+    .sort((a, b) => b.durationMs - a.durationMs)
+    .slice(0, TOP_TABLES);
 }
 
 /** Largest first over config.database.vacuumJobs sessions, like `vacuumdb --jobs`. */
@@ -120,7 +157,14 @@ async function vacuumInParallel(ctx: StepContext, db: Database, tables: TableInf
         const name = displayName(table);
         const sql = `VACUUM (ANALYZE) ${qualify(table.schema, table.name)}`;
         try {
-          const result = await runTracked(db, session, { label: name, sql, progressView: 'pg_stat_progress_vacuum', lockTimeoutMs: config.database.lockTimeoutMs, log, signal: ctx.signal });
+          const result = await runTracked(db, session, {
+            label: name,
+            sql,
+            progressView: 'pg_stat_progress_vacuum',
+            lockTimeoutMs: config.database.lockTimeoutMs,
+            log,
+            signal: ctx.signal,
+          });
           if (result.ok) {
             results.push({ table: name, status: 'vacuumed', durationMs: result.durationMs });
             log.debug(`${name} vacuumed in ${formatDuration(result.durationMs)}`);

@@ -11,6 +11,8 @@ import { MINUTES, type Finding, type StepContext, type StepFactory, type StepOut
 
 /** VACUUM FULL writes a new copy before dropping the old one: the table's size plus this margin must be free. */
 export const DISK_MARGIN = 0.1;
+/** The most bloated tables listed in the details, rewritten or not. */
+const CHECKED_ROWS = 20;
 
 interface Rewritten {
   table: string;
@@ -70,7 +72,10 @@ async function runVacuumFull(ctx: StepContext): Promise<StepOutcome> {
   const candidates = tables
     .filter((table) => settings.vacuumFull === 'all' || isBloated(estimates.get(table.oid), settings.bloatThresholdPercent, settings.minRelationBytes))
     .sort((a, b) => (estimates.get(b.oid)?.bloatBytes ?? 0) - (estimates.get(a.oid)?.bloatBytes ?? 0));
-  const checked = tables.map((table) => ({ table: displayName(table), totalBytes: table.totalBytes, ...pickEstimate(estimates.get(table.oid)) }));
+  const checked = tables
+    .map((table) => ({ table: displayName(table), totalBytes: table.totalBytes, ...pickEstimate(estimates.get(table.oid)) }))
+    .sort((a, b) => (b.bloatBytes ?? 0) - (a.bloatBytes ?? 0))
+    .slice(0, CHECKED_ROWS);
 
   if (candidates.length === 0) {
     return {
@@ -80,7 +85,9 @@ async function runVacuumFull(ctx: StepContext): Promise<StepOutcome> {
       details: { checked },
     };
   }
-  log.info(`${candidates.length} table(s) to rewrite: ${candidates.map((table) => `${displayName(table)} (${estimates.get(table.oid)?.bloatPercent ?? '?'}% bloat)`).join(', ')}`);
+  log.info(
+    `${candidates.length} table(s) to rewrite: ${candidates.map((table) => `${displayName(table)} (${estimates.get(table.oid)?.bloatPercent ?? '?'}% bloat)`).join(', ')}`,
+  );
 
   const defaultDir = candidates.some((table) => !table.tablespaceLocation) ? await dataDirectory(db, config) : undefined;
   const rewritten: Rewritten[] = [];
@@ -140,11 +147,20 @@ async function rewriteTable(
 
   const sql = `VACUUM (FULL, ANALYZE) ${qualify(table.schema, table.name)}`;
   const result = await db.withSession((session) =>
-    runTracked(db, session, { label: name, sql, progressView: 'pg_stat_progress_cluster', lockTimeoutMs: ctx.config.database.lockTimeoutMs, log: ctx.log, signal: ctx.signal }),
+    runTracked(db, session, {
+      label: name,
+      sql,
+      progressView: 'pg_stat_progress_cluster',
+      lockTimeoutMs: ctx.config.database.lockTimeoutMs,
+      log: ctx.log,
+      signal: ctx.signal,
+    }),
   );
   if (!result.ok) {
     const message =
-      result.reason === 'lock' ? `its lock was not granted within ${formatDuration(ctx.config.database.lockTimeoutMs)} (something else holds a lock on it)` : result.message;
+      result.reason === 'lock'
+        ? `its lock was not granted within ${formatDuration(ctx.config.database.lockTimeoutMs)} (something else holds a lock on it)`
+        : result.message;
     return { table: name, reason: result.reason, message };
   }
   const after = (await tableSize(db, table.oid)) ?? { totalBytes: 0, relfilenode: 0 };
@@ -159,10 +175,7 @@ async function rewriteTable(
   };
 }
 
-function outcome(
-  config: MaintenanceConfig,
-  parts: { rewritten: Rewritten[]; notRewritten: NotRewritten[]; checked: unknown[]; started: number },
-): StepOutcome {
+function outcome(config: MaintenanceConfig, parts: { rewritten: Rewritten[]; notRewritten: NotRewritten[]; checked: unknown[]; started: number }): StepOutcome {
   const { rewritten, notRewritten } = parts;
   const bytesBefore = rewritten.reduce((sum, table) => sum + table.bytesBefore, 0);
   const bytesAfter = rewritten.reduce((sum, table) => sum + table.bytesAfter, 0);
@@ -171,7 +184,8 @@ function outcome(
   const findings: Finding[] = notRewritten.map((table) => findingFor(config, table));
 
   let summary = `rewrote ${rewritten.length} of ${rewritten.length + notRewritten.length} table(s), reclaimed ${formatBytes(bytesBefore - bytesAfter)} (${formatBytes(bytesBefore)} → ${formatBytes(bytesAfter)})`;
-  if (skipped.length > 0) summary += `; skipped ${skipped.map((table) => `${table.table} (${table.reason === 'lock' ? 'lock busy' : 'not enough disk'})`).join(', ')}`;
+  if (skipped.length > 0)
+    summary += `; skipped ${skipped.map((table) => `${table.table} (${table.reason === 'lock' ? 'lock busy' : 'not enough disk'})`).join(', ')}`;
   if (failed.length > 0) summary += `; failed ${failed.map((table) => table.table).join(', ')}`;
   return {
     status: failed.length > 0 ? 'failed' : skipped.length > 0 ? 'warning' : 'succeeded',
@@ -204,9 +218,15 @@ function findingFor(config: MaintenanceConfig, table: NotRewritten): Finding {
         severity: 'warning',
         title: `${table.table} was not rewritten: not enough disk for its copy`,
         evidence: table.message,
-        action: 'Free space on that filesystem (or set database.data-directory if it could not be found); VACUUM FULL needs room for a full copy until it commits.',
+        action:
+          'Free space on that filesystem (or set database.data-directory if it could not be found); VACUUM FULL needs room for a full copy until it commits.',
       };
     case 'error':
-      return { severity: 'critical', title: `VACUUM FULL of ${table.table} failed`, evidence: table.message, action: 'Read the PostgreSQL log for this table; the old copy is intact (the rewrite rolled back).' };
+      return {
+        severity: 'critical',
+        title: `VACUUM FULL of ${table.table} failed`,
+        evidence: table.message,
+        action: 'Read the PostgreSQL log for this table; the old copy is intact (the rewrite rolled back).',
+      };
   }
 }

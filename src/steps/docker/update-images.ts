@@ -59,7 +59,7 @@ async function update(ctx: StepContext): Promise<StepOutcome> {
   if (ctx.config.services.manager !== 'compose') {
     return { status: 'skipped', summary: `image updates need services.manager compose (it is ${ctx.config.services.manager})` };
   }
-  const probe = await probeDocker(ctx, `docker info --format '{{.ServerVersion}}'`, 'Docker image update');
+  const probe = await probeDocker(ctx, 'docker ps -q >/dev/null', 'Docker image update');
   if (!probe.ok) return probe.outcome;
 
   const before = await currentImages(ctx);
@@ -69,15 +69,19 @@ async function update(ctx: StepContext): Promise<StepOutcome> {
       summary: `no containers of the compose project in ${ctx.config.services.projectDir ?? 'the login directory'}: nothing to update (check services.project-dir and COMPOSE_PROJECT_NAME)`,
     };
   }
-  const running = before.filter((entry) => entry.running).map((entry) => entry.service);
-  // A re-run of this window keeps the rollback point recorded by the first attempt (by then the images may be new).
-  if (ctx.facts.previousImages) {
+  // A re-run of this window keeps the rollback point of the first attempt: by then the images (and which services
+  // run: a bad image may be crash-looping) may be the new ones.
+  if (ctx.facts.previousImages && ctx.facts.imageRollback) {
     ctx.log.info(`keeping the previous images recorded earlier in this window: ${JSON.stringify(ctx.facts.previousImages)}`);
   } else {
-    const rollback: ImageRollbackFacts = { refs: Object.fromEntries(before.map((entry) => [entry.service, entry.ref])), recreate: running };
+    const rollback: ImageRollbackFacts = {
+      refs: Object.fromEntries(before.map((entry) => [entry.service, entry.ref])),
+      recreate: before.filter((entry) => entry.running).map((entry) => entry.service),
+    };
     await ctx.saveFacts({ previousImages: Object.fromEntries(before.map((entry) => [entry.service, entry.imageId])), imageRollback: rollback });
   }
   const previous = ctx.facts.previousImages!;
+  const running = (ctx.facts.imageRollback as ImageRollbackFacts).recreate;
   for (const [service, imageId] of Object.entries(previous)) {
     const tag = await runDocker(ctx, `docker tag ${quote(imageId)} ${quote(`${ROLLBACK_REPOSITORY}:${service}`)}`);
     if (tag.code !== 0) ctx.log.warn(`could not tag the previous image of ${service} (${imageId}) as ${ROLLBACK_REPOSITORY}:${service}: ${lastLines(tag.stderr)}`);

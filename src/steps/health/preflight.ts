@@ -41,7 +41,7 @@ function backupChecks(checks: CheckList, probe: BackupProbe, ctx: StepContext): 
 function diskChecks(checks: CheckList, probe: BackupProbe, ctx: StepContext): void {
   const { warnPercent, failPercent } = ctx.config.disk;
   for (const disk of probe.disks) {
-    const detail = `${disk.path}: ${disk.usedPercent}% used, ${(disk.availBytes / 1024 ** 3).toFixed(1)} GiB free (warn ${warnPercent}%, fail ${failPercent}%)`;
+    const detail = `${disk.usedPercent}% used, ${(disk.availBytes / 1024 ** 3).toFixed(1)} GiB free (warn ${warnPercent}%, fail ${failPercent}%)`;
     const severity = disk.usedPercent >= failPercent ? 'critical' : 'warning';
     checks.add(`disk ${disk.path}`, disk.usedPercent < warnPercent, severity, detail);
   }
@@ -78,7 +78,9 @@ async function run(ctx: StepContext): Promise<StepOutcome> {
   const checks = new CheckList();
   const { dir, pattern, checksum } = config.backups;
 
-  const probe = await checks.attempt('backup.exists', 'critical', () => probeBackups(ctx.target, { dir, pattern, checksum, deep: true, diskPaths: ['/'] }, ctx.signal));
+  const probe = await checks.attempt('backup.exists', 'critical', () =>
+    probeBackups(ctx.target, { dir, pattern, checksum, deep: true, diskPaths: ['/'] }, ctx.signal),
+  );
   const backupVerified = probe ? backupChecks(checks, probe, ctx) : false;
   if (probe) diskChecks(checks, probe, ctx);
 
@@ -89,18 +91,35 @@ async function run(ctx: StepContext): Promise<StepOutcome> {
   if (status) checks.add('services', status.running, 'critical', status.running ? status.detail || 'running' : `not running: ${status.detail}`);
   const health = await checks.attempt('app health', 'critical', () => ctx.services.waitHealthy(Math.min(config.health.timeoutMs, HEALTH_WAIT_MS)));
   if (health) {
-    checks.add('app health', health.healthy, 'critical', health.healthy ? health.detail : `${health.detail}: the app is already down; never start maintenance on it, find out why first`);
+    checks.add(
+      'app health',
+      health.healthy,
+      'critical',
+      health.healthy ? health.detail : `${health.detail}: the app is already down; never start maintenance on it, find out why first`,
+    );
   }
   const response = health?.healthy && config.health.url ? await sampleResponseTimes(ctx.target, config.health.url, config.health.samples) : undefined;
 
   const counts = await checks.attempt('integrity tables', 'critical', async () => countTables(await ctx.db(), config.database.integrityTables));
   if (counts) {
-    const text = Object.entries(counts.counts).map(([table, rows]) => `${table} ${rows}`).join(', ');
-    checks.add('integrity tables', counts.missing.length === 0, 'critical', counts.missing.length ? `missing from ${config.database.name}: ${counts.missing.join(', ')}` : text);
+    const text = Object.entries(counts.counts)
+      .map(([table, rows]) => `${table} ${rows}`)
+      .join(', ');
+    checks.add(
+      'integrity tables',
+      counts.missing.length === 0,
+      'critical',
+      counts.missing.length ? `missing from ${config.database.name}: ${counts.missing.join(', ')}` : text,
+    );
   }
 
   const rollbackPossible = backupVerified || ctx.facts.backup?.kind === 'fresh';
-  checks.add('rollback possible', rollbackPossible, 'critical', rollbackPossible ? `rollback point: ${ctx.facts.backup?.path ?? probe?.file?.path}` : 'no verified backup: a rollback would have nothing to restore');
+  checks.add(
+    'rollback possible',
+    rollbackPossible,
+    'critical',
+    rollbackPossible ? `rollback point: ${ctx.facts.backup?.path ?? probe?.file?.path}` : 'no verified backup: a rollback would have nothing to restore',
+  );
 
   const facts: Parameters<StepContext['saveFacts']>[0] = {};
   if (backupVerified && probe?.file && !ctx.facts.backup) facts.backup = backupRecord(probe.file, 'verified');
@@ -125,9 +144,17 @@ async function run(ctx: StepContext): Promise<StepOutcome> {
       ...(activity ? { recentRequests: activity.requests } : {}),
       ...(response?.p50 !== undefined ? { responseP50Ms: response.p50, responseP95Ms: response.p95! } : {}),
     },
-    details: { checks: checks.checks, backup: probe?.file, disks: probe?.disks, activity, baselineCounts: counts?.counts, responseTimes: response, rollbackPossible },
+    details: {
+      checks: checks.checks,
+      backup: probe?.file,
+      disks: probe?.disks,
+      activity,
+      baselineCounts: counts?.counts,
+      responseTimes: response,
+      rollbackPossible,
+    },
     findings: checks.findings({
-      'activity': 'Consider rescheduling: users are active.',
+      activity: 'Consider rescheduling: users are active.',
       'app health': 'Bring the app back and find out why it was down before any maintenance.',
       'backup.exists': 'Take a backup (or run backup.fresh) before maintenance.',
       'backup.age': 'The newest backup is too old to roll back to: check the backup job, or run backup.fresh.',
@@ -141,7 +168,9 @@ export const preflight: StepFactory = (config) => ({
   description: `newest backup in ${config.backups.dir} (age, integrity, sha256), free disk, services, app health, recent activity, baseline row counts`,
   commands: [
     `newest '${config.backups.pattern}' in ${config.backups.dir} by mtime; gzip -t | pg_restore --list + full read; sha256sum vs .sha256; df -Pk ${config.backups.dir} /  (one script, prints JSON)`,
-    ...(config.activity.accessLog ? [`tail -n ${ACTIVITY_LINES} ${config.activity.accessLog}  (requests in the last ${Math.round(config.activity.windowMs / 60_000)} min)`] : []),
+    ...(config.activity.accessLog
+      ? [`tail -n ${ACTIVITY_LINES} ${config.activity.accessLog}  (requests in the last ${Math.round(config.activity.windowMs / 60_000)} min)`]
+      : []),
     'services status; GET health URLs',
     ...config.database.integrityTables.map((table) => `SELECT count(*) FROM ${table}`),
   ],

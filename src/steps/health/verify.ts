@@ -14,7 +14,12 @@ export interface CountChange {
   state: 'equal' | 'changed' | 'missing' | 'no baseline';
 }
 
-export function compareWithBaseline(tables: string[], baseline: Record<string, number> | undefined, post: Record<string, number>, missing: string[]): CountChange[] {
+export function compareWithBaseline(
+  tables: string[],
+  baseline: Record<string, number> | undefined,
+  post: Record<string, number>,
+  missing: string[],
+): CountChange[] {
   return tables.map((table) => {
     if (missing.includes(table)) return { table, baseline: baseline?.[table], state: 'missing' };
     const before = baseline?.[table];
@@ -30,12 +35,18 @@ async function countCheck(checks: CheckList, ctx: StepContext): Promise<CountCha
   const changes = compareWithBaseline(tables, ctx.facts.baselineCounts, counted.counts, counted.missing);
   for (const change of changes) {
     const name = `rows ${change.table}`;
-    if (change.state === 'missing') checks.add(name, false, 'critical', `table ${change.table} is missing from ${ctx.config.database.name} (baseline ${change.baseline ?? 'unknown'} rows)`);
+    if (change.state === 'missing')
+      checks.add(name, false, 'critical', `table ${change.table} is missing from ${ctx.config.database.name} (baseline ${change.baseline ?? 'unknown'} rows)`);
     else if (change.state === 'no baseline') checks.add(name, true, 'info', `${change.post} rows (no baseline recorded by preflight)`);
     else if (change.state === 'changed') {
       const delta = change.post! - change.baseline!;
       // The app runs again when verify does: writes since the baseline are normal, so this is for a human to judge.
-      checks.add(name, false, 'warning', `${change.baseline} → ${change.post} (${delta > 0 ? '+' : ''}${delta}) since the baseline; the app was writing outside the downtime bracket`);
+      checks.add(
+        name,
+        false,
+        'warning',
+        `${change.baseline} → ${change.post} (${delta > 0 ? '+' : ''}${delta}) since the baseline; the app was writing outside the downtime bracket`,
+      );
     } else checks.add(name, true, 'critical', `${change.post} rows, equal to the baseline`);
   }
   return changes;
@@ -53,7 +64,12 @@ function responseCheck(checks: CheckList, response: ResponseTimes, baselineMs: n
     return;
   }
   const slower = response.p50! > baselineMs * SLOWER_FACTOR && response.p50! - baselineMs > SLOWER_MIN_MS;
-  checks.add('response time', !slower && failures === 0, 'warning', `${measured}; baseline p50 ${baselineMs} ms${slower ? ': slower than before the window' : ''}`);
+  checks.add(
+    'response time',
+    !slower && failures === 0,
+    'warning',
+    `${measured}; baseline p50 ${baselineMs} ms${slower ? ': slower than before the window' : ''}`,
+  );
 }
 
 async function run(ctx: StepContext): Promise<StepOutcome> {
@@ -68,7 +84,9 @@ async function run(ctx: StepContext): Promise<StepOutcome> {
   const counts = await countCheck(checks, ctx);
 
   const baselineMs = typeof ctx.facts.baselineResponseMs === 'number' ? ctx.facts.baselineResponseMs : undefined;
-  const response = config.health.url ? await checks.attempt('response time', 'warning', () => sampleResponseTimes(ctx.target, config.health.url!, config.health.samples)) : undefined;
+  const response = config.health.url
+    ? await checks.attempt('response time', 'warning', () => sampleResponseTimes(ctx.target, config.health.url!, config.health.samples))
+    : undefined;
   if (response) responseCheck(checks, response, baselineMs);
 
   const result = checks.status();
@@ -102,7 +120,10 @@ export const verify: StepFactory = (config) => ({
   description: 'services up, health URLs answer, integrity-table row counts against the baseline, response time against the baseline',
   commands: [
     'services status',
-    [config.health.url, config.health.databaseUrl].filter(Boolean).map((url) => `GET ${url}`).join('; ') + ' (until 2xx or the health timeout)',
+    [config.health.url, config.health.databaseUrl]
+      .filter(Boolean)
+      .map((url) => `GET ${url}`)
+      .join('; ') + ' (until 2xx or the health timeout)',
     ...config.database.integrityTables.map((table) => `SELECT count(*) FROM ${table}`),
     ...(config.health.url ? [`${config.health.samples} × GET ${config.health.url} → p50 / p95`] : []),
   ],

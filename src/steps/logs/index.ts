@@ -1,4 +1,5 @@
 import type { StepFactory } from '../step.js';
+import { logsRotate } from './logs-rotate.js';
 
 /** The logs family's steps, in catalogue order. */
-export const logsSteps: StepFactory[] = [];
+export const logsSteps: StepFactory[] = [logsRotate];
