@@ -1,5 +1,6 @@
 import { Tiers, type Tier } from './constants.js';
 import { getErrorMessage, InputError, ValidationError } from './errors.js';
+import { runFleetAndReport } from './fleet/run-fleet.js';
 import { buildPlan } from './plan/build-plan.js';
 import { diffPlans, renderPlanDiffMarkdown } from './report/plan-diff.js';
 import { planToJson } from './report/plan-json.js';
@@ -15,6 +16,7 @@ import { consoleIO } from './window/runner-io.js';
 const USAGE = `maintenance-window — run a maintenance window on a host over SSH
 
   maintenance-window run  --host HOST --private-key-file FILE --known-hosts-file FILE [--tier weekly] [--config FILE] ...
+  maintenance-window run  --inventory FILE [--max-concurrency 25%] [--max-errors 1] [--shard 1/4] --private-key-file FILE ...
   maintenance-window plan --config FILE [--tier weekly] [--format markdown|json] [--steps a,b] [--skip-steps c]
   maintenance-window plan-diff --base FILE --head FILE [--tier weekly|all]
 
@@ -75,12 +77,12 @@ export async function main(argv: string[]): Promise<number> {
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
-      const result = await runAndReport({
-        settings,
-        io: consoleIO(),
-        cancel: controller.signal,
-        publish: cliIO({ summaryFile: extra['summary-file'] }),
-      });
+      const publish = cliIO({ summaryFile: extra['summary-file'] });
+      if (settings.fleet) {
+        const { fleet } = await runFleetAndReport({ settings, io: consoleIO(), cancel: controller.signal, publish });
+        return fleet.result === 'failed' ? 1 : 0;
+      }
+      const result = await runAndReport({ settings, io: consoleIO(), cancel: controller.signal, publish });
       return result.result.result === 'failed' ? 1 : 0;
     }
     case 'help':

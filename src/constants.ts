@@ -1,6 +1,11 @@
 /** Names of action inputs, outputs and post-step state, in one place. */
 export const Inputs = {
   host: 'host',
+  hosts: 'hosts',
+  inventory: 'inventory',
+  maxConcurrency: 'max-concurrency',
+  maxErrors: 'max-errors',
+  shard: 'shard',
   port: 'port',
   username: 'username',
   privateKey: 'private-key',

@@ -1,9 +1,12 @@
 import { quote } from './shell.js';
 
 export const READ_MISSING_EXIT = 44;
+export const READ_TOO_LARGE_EXIT = 45;
 
-export function readFileScript(path: string): string {
-  return `if [ -e ${quote(path)} ]; then cat -- ${quote(path)}; else exit ${READ_MISSING_EXIT}; fi`;
+/** cat of the file; a file larger than maxBytes is refused up front instead of streamed only to be cut. */
+export function readFileScript(path: string, maxBytes: number): string {
+  const file = quote(path);
+  return `if [ ! -e ${file} ]; then exit ${READ_MISSING_EXIT}; fi; if [ "$(wc -c < ${file})" -gt ${maxBytes} ]; then exit ${READ_TOO_LARGE_EXIT}; fi; cat -- ${file}`;
 }
 
 /** Temp file in the same directory, fsync'd, then renamed over the target: readers see old or new, never half. */

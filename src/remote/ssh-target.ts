@@ -3,7 +3,7 @@ import type { NodeSSH } from 'node-ssh';
 import type { ClientChannel } from 'ssh2';
 import { killGroupScript, PidMarkerFilter, wrapCommand } from './command-wrapper.js';
 import { OutputTail } from './output-tail.js';
-import { atomicWriteScript, readFileScript, READ_MISSING_EXIT } from './file-scripts.js';
+import { atomicWriteScript, readFileScript, READ_MISSING_EXIT, READ_TOO_LARGE_EXIT } from './file-scripts.js';
 import { connectSsh, HostKeyError, type HostKeyPolicy, type SshCredentials } from './ssh-connect.js';
 import { RemoteCommandError, type ExecOptions, type ExecResult, type Target, type Tunnel } from './target.js';
 
@@ -172,11 +172,10 @@ export class SshTarget implements Target {
     channel.end(stdin);
 
     return new Promise((resolve, reject) => {
-      let exit: { code: number | null; signal: string | null } | undefined;
-      channel.on('exit', (code: number | null, signal?: string) => {
-        exit = { code: typeof code === 'number' ? code : null, signal: signal ?? null };
-      });
-      channel.on('close', async () => {
+      // The exit status comes with 'close' (ssh2 keeps it): an 'exit' listener added after the channel opened
+      // misses it when the whole reply arrives in one TCP read, as it often does through a jump host.
+      channel.on('close', async (code?: number | null, signal?: string) => {
+        const exit = code === undefined ? undefined : { code, signal: signal ?? null };
         if (timer) clearTimeout(timer);
         options.signal?.removeEventListener('abort', kill);
         marker.end();
@@ -240,10 +239,12 @@ export class SshTarget implements Target {
   }
 
   async readFile(path: string): Promise<string | undefined> {
-    const result = await this.exec(readFileScript(path), { tailBytes: READ_LIMIT });
+    const result = await this.exec(readFileScript(path, READ_LIMIT), { tailBytes: READ_LIMIT });
     if (result.code === READ_MISSING_EXIT) return undefined;
+    if (result.code === READ_TOO_LARGE_EXIT || result.truncated) {
+      throw new Error(`reading ${path} on ${this.description}: the file is larger than ${READ_LIMIT} bytes`);
+    }
     if (result.code !== 0) throw new RemoteCommandError(this.description, `reading ${path}`, result);
-    if (result.truncated) throw new Error(`reading ${path} on ${this.description}: the file is larger than ${READ_LIMIT} bytes`);
     return result.stdout;
   }
 

@@ -60,7 +60,12 @@ export async function syncFailureIssue(result: WindowResult, options: IssueOptio
 
   if (result.result === 'succeeded') {
     if (!existing) return { action: 'none' };
-    await octokit.rest.issues.createComment({ owner, repo, issue_number: existing.number, body: mask(`✅ Window ${code(result.journal.windowId)} succeeded in ${run}. Closing.`) });
+    await octokit.rest.issues.createComment({
+      owner,
+      repo,
+      issue_number: existing.number,
+      body: mask(`✅ Window ${code(result.journal.windowId)} succeeded in ${run}. Closing.`),
+    });
     await octokit.rest.issues.update({ owner, repo, issue_number: existing.number, state: 'closed', state_reason: 'completed' });
     return { action: 'closed', number: existing.number, url: existing.html_url };
   }

@@ -6,7 +6,30 @@ import type { ActivityFacts, BackupFacts, ContainerFacts, DiskUsage, DockerFacts
 export type HostFacts = Pick<Snapshot, 'system' | 'disks' | 'backup' | 'docker' | 'services' | 'activity' | 'errors'>;
 
 /** Pseudo and container-internal file systems: not where data or backups live. */
-const PSEUDO_TYPES = new Set(['tmpfs', 'devtmpfs', 'proc', 'sysfs', 'cgroup', 'cgroup2', 'devpts', 'mqueue', 'nsfs', 'squashfs', 'ramfs', 'efivarfs', 'tracefs', 'debugfs', 'securityfs', 'pstore', 'bpf', 'fusectl', 'configfs', 'autofs', 'hugetlbfs', 'binfmt_misc']);
+const PSEUDO_TYPES = new Set([
+  'tmpfs',
+  'devtmpfs',
+  'proc',
+  'sysfs',
+  'cgroup',
+  'cgroup2',
+  'devpts',
+  'mqueue',
+  'nsfs',
+  'squashfs',
+  'ramfs',
+  'efivarfs',
+  'tracefs',
+  'debugfs',
+  'securityfs',
+  'pstore',
+  'bpf',
+  'fusectl',
+  'configfs',
+  'autofs',
+  'hugetlbfs',
+  'binfmt_misc',
+]);
 const PSEUDO_MOUNTS = /^\/(proc|sys|dev|run)(\/|$)|^\/var\/lib\/(docker|containers)\/|^\/snap\//;
 
 class Records {
@@ -191,7 +214,13 @@ function parseActivity(records: Records, config: MaintenanceConfig, errors: stri
   }
   const [requests, serverErrors, last, scanned] = (records.first('activity') ?? []).map((value) => num(value) ?? 0);
   if (requests === undefined) return undefined;
-  const facts: ActivityFacts = { accessLog, windowSeconds: Math.round(config.activity.windowMs / 1000), requests, serverErrors: serverErrors ?? 0, linesScanned: scanned ?? 0 };
+  const facts: ActivityFacts = {
+    accessLog,
+    windowSeconds: Math.round(config.activity.windowMs / 1000),
+    requests,
+    serverErrors: serverErrors ?? 0,
+    linesScanned: scanned ?? 0,
+  };
   if (last) facts.lastRequestAt = new Date(last * 1000).toISOString();
   return facts;
 }

@@ -102,5 +102,13 @@ function activitySection(config: MaintenanceConfig): string {
 
 /** The one remote script of a snapshot: every host fact in one SSH round trip. */
 export function hostFactsScript(config: MaintenanceConfig): string {
-  return [HELPERS, SYSTEM, backupSection(config), dockerSection(config), serviceSection(config), activitySection(config), `printf '${HOST_FACTS_END}\\n'\n`].join('');
+  return [
+    HELPERS,
+    SYSTEM,
+    backupSection(config),
+    dockerSection(config),
+    serviceSection(config),
+    activitySection(config),
+    `printf '${HOST_FACTS_END}\\n'\n`,
+  ].join('');
 }

@@ -24,12 +24,22 @@ export const STATE_COLOR: Record<StepState, string> = {
   running: 'var(--info)',
 };
 
-function clock(ms: number): string {
-  return new Date(ms).toISOString().slice(11, 16);
+function clock(ms: number, withSeconds: boolean): string {
+  return new Date(ms).toISOString().slice(11, withSeconds ? 19 : 16);
+}
+
+const TIME_STEPS_MS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600].map((seconds) => seconds * 1000);
+
+/** Clock-aligned ticks (every 5 min, 15 min, 1 h …) over [t0, t1], about `count` of them. */
+function timeTicks(t0: number, t1: number, count = 6): number[] {
+  const step = TIME_STEPS_MS.find((candidate) => (t1 - t0) / candidate <= count) ?? TIME_STEPS_MS[TIME_STEPS_MS.length - 1]!;
+  const ticks: number[] = [];
+  for (let at = Math.ceil(t0 / step) * step; at <= t1; at += step) ticks.push(at);
+  return ticks;
 }
 
 /** Round tick values from at or below min to at or above max. */
-export function niceTicks(min: number, max: number, count = 5): number[] {
+function niceTicks(min: number, max: number, count = 5): number[] {
   if (!(max > min)) return [min];
   const raw = (max - min) / count;
   const magnitude = 10 ** Math.floor(Math.log10(raw));
@@ -54,10 +64,13 @@ export function timelineChart(journal: Journal): string {
   const height = top + steps.length * row + 10;
   const x = (ms: number) => round(label + ((ms - t0) / (t1 - t0)) * (WIDTH - label - right));
   const parts: string[] = [];
-  for (const tick of niceTicks(0, t1 - t0, 6)) {
-    const at = t0 + tick;
-    if (at > t1) break;
-    parts.push(`<line class="grid" x1="${x(at)}" x2="${x(at)}" y1="${top - 6}" y2="${height - 6}"/>`, `<text class="axis" x="${x(at)}" y="${top - 12}" text-anchor="middle">${clock(at)}</text>`);
+  const ticks = timeTicks(t0, t1, 7);
+  const withSeconds = ticks.some((at) => at % 60_000 !== 0);
+  for (const at of ticks) {
+    parts.push(
+      `<line class="grid" x1="${x(at)}" x2="${x(at)}" y1="${top - 6}" y2="${height - 6}"/>`,
+      `<text class="axis" x="${x(at)}" y="${top - 12}" text-anchor="middle">${clock(at, withSeconds)}</text>`,
+    );
   }
   const bracket = journal.bracket;
   if (bracket?.stoppedAt) {
@@ -70,17 +83,24 @@ export function timelineChart(journal: Journal): string {
   }
   if (journal.deadline) {
     const deadline = Date.parse(journal.deadline);
-    if (deadline >= t0 && deadline <= t1) parts.push(`<line class="deadline" data-deadline="${escapeHtml(journal.deadline)}" x1="${x(deadline)}" x2="${x(deadline)}" y1="${top - 6}" y2="${height - 6}"><title>deadline ${escapeHtml(journal.deadline)}</title></line>`);
+    if (deadline >= t0 && deadline <= t1)
+      parts.push(
+        `<line class="deadline" data-deadline="${escapeHtml(journal.deadline)}" x1="${x(deadline)}" x2="${x(deadline)}" y1="${top - 6}" y2="${height - 6}"><title>deadline ${escapeHtml(journal.deadline)}</title></line>`,
+      );
   }
   steps.forEach((step, index) => {
     const y = top + index * row;
-    parts.push(`<text class="label" x="${label - 8}" y="${y + 15}" text-anchor="end">${escapeHtml(step.id.length > 34 ? `${step.id.slice(0, 33)}…` : step.id)}</text>`);
+    parts.push(
+      `<text class="label" x="${label - 8}" y="${y + 15}" text-anchor="end">${escapeHtml(step.id.length > 34 ? `${step.id.slice(0, 33)}…` : step.id)}</text>`,
+    );
     const attrs = `data-step="${escapeHtml(step.id)}" data-status="${step.status}"`;
     if (step.startedAt) {
       const start = Date.parse(step.startedAt);
       const width = Math.max(2, round(x(start + (step.durationMs ?? 0)) - x(start)));
       const title = `${step.id}: ${step.status}, ${formatDuration(step.durationMs ?? 0)}`;
-      parts.push(`<rect class="bar" ${attrs} data-start="${escapeHtml(step.startedAt)}" data-duration-ms="${step.durationMs ?? 0}" x="${x(start)}" y="${y + 4}" width="${width}" height="${row - 8}" rx="3" fill="${STATE_COLOR[step.status]}"><title>${escapeHtml(title)}</title></rect>`);
+      parts.push(
+        `<rect class="bar" ${attrs} data-start="${escapeHtml(step.startedAt)}" data-duration-ms="${step.durationMs ?? 0}" x="${x(start)}" y="${y + 4}" width="${width}" height="${row - 8}" rx="3" fill="${STATE_COLOR[step.status]}"><title>${escapeHtml(title)}</title></rect>`,
+      );
     } else {
       parts.push(`<text class="unstarted" ${attrs} x="${label + 6}" y="${y + 15}">${escapeHtml(step.status)}</text>`);
     }
@@ -110,9 +130,17 @@ export function sizeBarsChart(pairs: SizePair[]): string {
   pairs.forEach((pair, index) => {
     const y = top + index * row;
     parts.push(`<g class="pair" data-table="${escapeHtml(pair.name)}" data-before="${pair.before ?? ''}" data-after="${pair.after ?? ''}">`);
-    parts.push(`<text class="label" x="${label - 8}" y="${y + 18}" text-anchor="end">${escapeHtml(pair.name.length > 30 ? `${pair.name.slice(0, 29)}…` : pair.name)}</text>`);
-    if (pair.before !== undefined) parts.push(`<rect class="before" x="${label}" y="${y + 3}" width="${Math.max(1, barWidth(pair.before))}" height="12" rx="2"><title>before ${escapeHtml(formatBytes(pair.before))}</title></rect>`);
-    if (pair.after !== undefined) parts.push(`<rect class="after" x="${label}" y="${y + 16}" width="${Math.max(1, barWidth(pair.after))}" height="12" rx="2"><title>after ${escapeHtml(formatBytes(pair.after))}</title></rect>`);
+    parts.push(
+      `<text class="label" x="${label - 8}" y="${y + 18}" text-anchor="end">${escapeHtml(pair.name.length > 30 ? `${pair.name.slice(0, 29)}…` : pair.name)}</text>`,
+    );
+    if (pair.before !== undefined)
+      parts.push(
+        `<rect class="before" x="${label}" y="${y + 3}" width="${Math.max(1, barWidth(pair.before))}" height="12" rx="2"><title>before ${escapeHtml(formatBytes(pair.before))}</title></rect>`,
+      );
+    if (pair.after !== undefined)
+      parts.push(
+        `<rect class="after" x="${label}" y="${y + 16}" width="${Math.max(1, barWidth(pair.after))}" height="12" rx="2"><title>after ${escapeHtml(formatBytes(pair.after))}</title></rect>`,
+      );
     const values = `${pair.before === undefined ? '—' : formatBytes(pair.before)} → ${pair.after === undefined ? '—' : formatBytes(pair.after)}`;
     parts.push(`<text class="value" x="${WIDTH - valueColumn + 10}" y="${y + 20}">${escapeHtml(values)}</text></g>`);
   });
@@ -148,9 +176,18 @@ export function lineChart(id: string, title: string, series: Series[], format: (
   const x = (ms: number) => round(left + ((ms - t0) / (t1 - t0)) * (WIDTH - left - right));
   const y = (value: number) => round(top + plotHeight - ((value - v0) / (v1 - v0 || 1)) * plotHeight);
   const parts: string[] = [];
-  for (const tick of ticks) parts.push(`<line class="grid" x1="${left}" x2="${WIDTH - right}" y1="${y(tick)}" y2="${y(tick)}"/><text class="axis" x="${left - 8}" y="${y(tick) + 4}" text-anchor="end">${escapeHtml(format(tick))}</text>`);
-  const dates = [t0, t1];
-  for (const at of dates) parts.push(`<text class="axis" x="${x(at)}" y="${top + plotHeight + 18}" text-anchor="${at === t0 ? 'start' : 'end'}">${new Date(at).toISOString().slice(0, 10)}</text>`);
+  for (const tick of ticks)
+    parts.push(
+      `<line class="grid" x1="${left}" x2="${WIDTH - right}" y1="${y(tick)}" y2="${y(tick)}"/><text class="axis" x="${left - 8}" y="${y(tick) + 4}" text-anchor="end">${escapeHtml(format(tick))}</text>`,
+    );
+  // Dates for weeks of history; minutes for a single window.
+  const label = (at: number) =>
+    new Date(at)
+      .toISOString()
+      .slice(0, t1 - t0 > 2 * 86_400_000 ? 10 : 16)
+      .replace('T', ' ');
+  for (const at of [t0, t1])
+    parts.push(`<text class="axis" x="${x(at)}" y="${top + plotHeight + 18}" text-anchor="${at === t0 ? 'start' : 'end'}">${label(at)}</text>`);
   series.forEach((line, index) => {
     const color = `var(--series-${index % 6})`;
     const sorted = [...line.points].sort((a, b) => a.at.localeCompare(b.at));
@@ -158,11 +195,15 @@ export function lineChart(id: string, title: string, series: Series[], format: (
     parts.push(`<g class="series" data-series="${escapeHtml(line.name)}">`);
     if (sorted.length > 1) parts.push(`<path d="${path}" fill="none" stroke="${color}" stroke-width="2"/>`);
     for (const point of sorted) {
-      parts.push(`<circle data-at="${escapeHtml(point.at)}" data-value="${point.value}" cx="${x(Date.parse(point.at))}" cy="${y(point.value)}" r="3.5" fill="${color}"><title>${escapeHtml(`${line.name} ${point.at.slice(0, 16).replace('T', ' ')}: ${format(point.value)}`)}</title></circle>`);
+      parts.push(
+        `<circle data-at="${escapeHtml(point.at)}" data-value="${point.value}" cx="${x(Date.parse(point.at))}" cy="${y(point.value)}" r="3.5" fill="${color}"><title>${escapeHtml(`${line.name} ${point.at.slice(0, 16).replace('T', ' ')}: ${format(point.value)}`)}</title></circle>`,
+      );
     }
     const legendX = left + (index % 4) * 210;
     const legendY = top + plotHeight + 40 + Math.floor(index / 4) * 18;
-    parts.push(`<rect x="${legendX}" y="${legendY - 9}" width="12" height="10" fill="${color}"/><text class="axis" x="${legendX + 16}" y="${legendY}">${escapeHtml(line.name.length > 28 ? `${line.name.slice(0, 27)}…` : line.name)}</text></g>`);
+    parts.push(
+      `<rect x="${legendX}" y="${legendY - 9}" width="12" height="10" fill="${color}"/><text class="axis" x="${legendX + 16}" y="${legendY}">${escapeHtml(line.name.length > 28 ? `${line.name.slice(0, 27)}…` : line.name)}</text></g>`,
+    );
   });
   return `<svg class="chart" data-chart="${escapeHtml(id)}" viewBox="0 0 ${WIDTH} ${height}" role="img" aria-label="${escapeHtml(title)}">${parts.join('')}</svg>`;
 }

@@ -90,7 +90,10 @@ function card(key: string, value: string, sub = ''): string {
 
 function delta(change: Change, unit: 'bytes' | 'ms', lowerIsBetter: boolean): string {
   if (change.delta === undefined) return '—';
-  const text = unit === 'bytes' ? formatBytesDelta(change.delta) : `${change.delta > 0 ? '+' : change.delta < 0 ? '−' : '±'}${Math.abs(Math.round(change.delta * 10) / 10)} ms`;
+  const text =
+    unit === 'bytes'
+      ? formatBytesDelta(change.delta)
+      : `${change.delta > 0 ? '+' : change.delta < 0 ? '−' : '±'}${Math.abs(Math.round(change.delta * 10) / 10)} ms`;
   const good = change.delta !== 0 && (lowerIsBetter ? change.delta < 0 : change.delta > 0);
   return `<span class="${good ? 'good' : change.delta === 0 ? 'muted' : ''}">${h(text)}</span>`;
 }
@@ -109,20 +112,55 @@ function cards(result: WindowResult, diff: SnapshotDiff): string {
   const list: string[] = [];
   const bracket = journal.bracket;
   const downtime = bracket?.downtimeSeconds;
-  list.push(card('Downtime', downtime === undefined ? 'none' : h(formatDuration(downtime * 1000)), bracket ? (bracket.healthy === false ? '<span class="bad">app not healthy after it</span>' : 'app healthy again') : 'no bracket'));
+  list.push(
+    card(
+      'Downtime',
+      downtime === undefined ? 'none' : h(formatDuration(downtime * 1000)),
+      bracket ? (bracket.healthy === false ? '<span class="bad">app not healthy after it</span>' : 'app healthy again') : 'no bracket',
+    ),
+  );
   if (diff.databaseSize.before !== undefined) {
     const reclaimed = diff.reclaimedBytes;
-    list.push(card('Database', h(bytes(diff.databaseSize.after ?? diff.databaseSize.before)), reclaimed !== undefined ? (reclaimed >= 0 ? `<span class="good">${h(formatBytes(reclaimed))} reclaimed</span>` : `${h(formatBytes(-reclaimed))} grown`) : 'no post snapshot'));
+    list.push(
+      card(
+        'Database',
+        h(bytes(diff.databaseSize.after ?? diff.databaseSize.before)),
+        reclaimed !== undefined
+          ? reclaimed >= 0
+            ? `<span class="good">${h(formatBytes(reclaimed))} reclaimed</span>`
+            : `${h(formatBytes(-reclaimed))} grown`
+          : 'no post snapshot',
+      ),
+    );
   }
   const fullest = [...diff.disks].sort((a, b) => (b.usedPercent.after ?? b.usedPercent.before ?? 0) - (a.usedPercent.after ?? a.usedPercent.before ?? 0))[0];
-  if (fullest) list.push(card(`Disk ${fullest.mount}`, h(formatPercent(fullest.usedPercent.after ?? fullest.usedPercent.before ?? 0)) + ' used', `free ${h(bytes(fullest.free.after ?? fullest.free.before))} (${delta(fullest.free, 'bytes', false)})`));
+  if (fullest)
+    list.push(
+      card(
+        `Disk ${fullest.mount}`,
+        h(formatPercent(fullest.usedPercent.after ?? fullest.usedPercent.before ?? 0)) + ' used',
+        `free ${h(bytes(fullest.free.after ?? fullest.free.before))} (${delta(fullest.free, 'bytes', false)})`,
+      ),
+    );
   if (diff.responseP50Ms.before !== undefined || diff.responseP50Ms.after !== undefined) {
-    list.push(card('Response p50', `${h(diff.responseP50Ms.after ?? diff.responseP50Ms.before)} ms`, `before ${h(diff.responseP50Ms.before ?? '—')} ms (${delta(diff.responseP50Ms, 'ms', true)})`));
+    list.push(
+      card(
+        'Response p50',
+        `${h(diff.responseP50Ms.after ?? diff.responseP50Ms.before)} ms`,
+        `before ${h(diff.responseP50Ms.before ?? '—')} ms (${delta(diff.responseP50Ms, 'ms', true)})`,
+      ),
+    );
   }
   const findings = journal.steps.flatMap((step) => step.findings ?? []);
   const critical = findings.filter((finding) => finding.severity === 'critical').length;
   const warnings = findings.filter((finding) => finding.severity === 'warning').length;
-  list.push(card('Findings', `${critical ? `<span class="bad">${critical} critical</span> ` : ''}${warnings} warning${warnings === 1 ? '' : 's'}`, `${findings.length} in total`));
+  list.push(
+    card(
+      'Findings',
+      `${critical ? `<span class="bad">${critical} critical</span> ` : ''}${warnings} warning${warnings === 1 ? '' : 's'}`,
+      `${findings.length} in total`,
+    ),
+  );
   const done = journal.steps.filter((step) => ['succeeded', 'warning', 'skipped'].includes(step.status)).length;
   list.push(card('Steps', `${done} / ${journal.steps.length}`, `done${journal.steps.some((step) => step.status === 'deferred') ? ', some deferred' : ''}`));
   return `<div class="cards">${list.join('')}</div>`;
@@ -133,21 +171,31 @@ function nextSteps(result: WindowResult): string {
   if (result.result !== 'failed') return '';
   const failed = journal.steps.find((step) => step.id === journal.failedStep) ?? journal.steps.find((step) => step.status === 'failed');
   const parts = ['<h2>What to do next</h2>'];
-  if (journal.bracket?.healthy === false) parts.push('<p class="bad"><strong>The app did not answer healthy after the downtime bracket. Check it first.</strong></p>');
+  if (journal.bracket?.healthy === false)
+    parts.push('<p class="bad"><strong>The app did not answer healthy after the downtime bracket. Check it first.</strong></p>');
   if (result.failureMessage ?? journal.message) parts.push(`<p><strong>Why:</strong> ${h(result.failureMessage ?? journal.message)}</p>`);
   if (failed?.error) parts.push(`<pre>${h(failed.error)}</pre>`);
-  if (journal.facts.backup) parts.push(`<p><strong>Rollback point:</strong> ${code(journal.facts.backup.path)} (${h(journal.facts.backup.kind)}, ${h(formatBytes(journal.facts.backup.sizeBytes))}, made ${h(utc(journal.facts.backup.createdAt))})</p>`);
+  if (journal.facts.backup)
+    parts.push(
+      `<p><strong>Rollback point:</strong> ${code(journal.facts.backup.path)} (${h(journal.facts.backup.kind)}, ${h(formatBytes(journal.facts.backup.sizeBytes))}, made ${h(utc(journal.facts.backup.createdAt))})</p>`,
+    );
   if (journal.rollback) parts.push(`<p><strong>Rollback:</strong> ${h(journal.rollback.status)} — ${h(journal.rollback.summary)}</p>`);
   parts.push(
     `<ol><li>Fix the cause, then re-run the failed job of this workflow run: window ${code(journal.windowId)} resumes${failed ? ` at ${code(failed.id)}` : ''}.</li>` +
       `<li>Or run the manual workflow with ${code(`window-id: ${journal.windowId}`)} and ${code(`resume: ${failed?.id ?? 'auto'}`)}.</li><li>To start over: ${code('resume: restart')}.</li></ol>`,
   );
-  if (failed && !failed.idempotent) parts.push(`<p><strong>Careful:</strong> ${code(failed.id)} is not safe to run twice: check on the host what it did before resuming at it.</p>`);
+  if (failed && !failed.idempotent)
+    parts.push(`<p><strong>Careful:</strong> ${code(failed.id)} is not safe to run twice: check on the host what it did before resuming at it.</p>`);
   return `<section class="next">${parts.join('')}</section>`;
 }
 
 function stepRow(step: StepRecord): string[] {
-  const tags = [step.inBracket ? 'downtime' : '', step.destructive ? 'destructive' : '', step.attempts > 1 ? `${step.attempts} attempts` : '', step.resumedFrom ? 'earlier run' : ''].filter(Boolean);
+  const tags = [
+    step.inBracket ? 'downtime' : '',
+    step.destructive ? 'destructive' : '',
+    step.attempts > 1 ? `${step.attempts} attempts` : '',
+    step.resumedFrom ? 'earlier run' : '',
+  ].filter(Boolean);
   const summary = step.status === 'failed' && step.error ? `<span class="bad">${h(step.error)}</span>` : h(step.summary ?? '');
   return [
     pill(step.status),
@@ -161,16 +209,31 @@ function stepRow(step: StepRecord): string[] {
 
 function beforeAfter(diff: SnapshotDiff): string {
   const rows: string[][] = [];
-  if (diff.databaseSize.before !== undefined || diff.databaseSize.after !== undefined) rows.push(['Database size', bytes(diff.databaseSize.before), bytes(diff.databaseSize.after), delta(diff.databaseSize, 'bytes', true)]);
-  for (const disk of diff.disks) rows.push([`Disk free ${code(disk.mount)}`, `${bytes(disk.free.before)} <span class="muted">(${h(disk.usedPercent.before ?? '—')}%)</span>`, `${bytes(disk.free.after)} <span class="muted">(${h(disk.usedPercent.after ?? '—')}%)</span>`, delta(disk.free, 'bytes', false)]);
-  if (diff.dockerBytes.before !== undefined || diff.dockerBytes.after !== undefined) rows.push(['Docker space', bytes(diff.dockerBytes.before), bytes(diff.dockerBytes.after), delta(diff.dockerBytes, 'bytes', true)]);
+  if (diff.databaseSize.before !== undefined || diff.databaseSize.after !== undefined)
+    rows.push(['Database size', bytes(diff.databaseSize.before), bytes(diff.databaseSize.after), delta(diff.databaseSize, 'bytes', true)]);
+  for (const disk of diff.disks)
+    rows.push([
+      `Disk free ${code(disk.mount)}`,
+      `${bytes(disk.free.before)} <span class="muted">(${h(disk.usedPercent.before ?? '—')}%)</span>`,
+      `${bytes(disk.free.after)} <span class="muted">(${h(disk.usedPercent.after ?? '—')}%)</span>`,
+      delta(disk.free, 'bytes', false),
+    ]);
+  if (diff.dockerBytes.before !== undefined || diff.dockerBytes.after !== undefined)
+    rows.push(['Docker space', bytes(diff.dockerBytes.before), bytes(diff.dockerBytes.after), delta(diff.dockerBytes, 'bytes', true)]);
   const ms = (value: number | undefined) => (value === undefined ? '—' : `${value} ms`);
   if (diff.responseP50Ms.before !== undefined || diff.responseP50Ms.after !== undefined) {
     rows.push(['Response p50', ms(diff.responseP50Ms.before), ms(diff.responseP50Ms.after), delta(diff.responseP50Ms, 'ms', true)]);
     rows.push(['Response p95', ms(diff.responseP95Ms.before), ms(diff.responseP95Ms.after), delta(diff.responseP95Ms, 'ms', true)]);
   }
   if (rows.length === 0) return '';
-  const tableRows = diff.tables.map((row) => [code(row.table), bytes(row.size.before), bytes(row.size.after), delta(row.size, 'bytes', true), h(row.deadTuples.before?.toLocaleString('en-US') ?? '—'), h(row.deadTuples.after?.toLocaleString('en-US') ?? '—')]);
+  const tableRows = diff.tables.map((row) => [
+    code(row.table),
+    bytes(row.size.before),
+    bytes(row.size.after),
+    delta(row.size, 'bytes', true),
+    h(row.deadTuples.before?.toLocaleString('en-US') ?? '—'),
+    h(row.deadTuples.after?.toLocaleString('en-US') ?? '—'),
+  ]);
   const perTable = tableRows.length
     ? `<details${tableRows.length <= 15 ? ' open' : ''}><summary>Per table (${tableRows.length})</summary>${tableHtml(['Table', 'Size before', 'Size after', 'Change', 'Dead before', 'Dead after'], tableRows, [1, 2, 3, 4, 5])}</details>`
     : '';
@@ -179,9 +242,20 @@ function beforeAfter(diff: SnapshotDiff): string {
 
 function integrity(diff: SnapshotDiff): string {
   if (diff.integrity.length === 0) return '';
-  const verdict = { equal: pill('succeeded', 'equal'), changed: `${pill('info', 'changed')} <span class="muted">app writing; not judged</span>`, mismatch: pill('failed', 'mismatch across the bracket'), missing: pill('warning', 'table missing') };
+  const verdict = {
+    equal: pill('succeeded', 'equal'),
+    changed: `${pill('info', 'changed')} <span class="muted">app writing; not judged</span>`,
+    mismatch: pill('failed', 'mismatch across the bracket'),
+    missing: pill('warning', 'table missing'),
+  };
   const n = (value: number | undefined) => h(value === undefined ? '—' : value.toLocaleString('en-US'));
-  const rows = diff.integrity.map((row) => [code(row.table), n(row.baseline), n(row.post), row.bracketBefore !== undefined || row.bracketAfter !== undefined ? `${n(row.bracketBefore)} → ${n(row.bracketAfter)}` : '—', verdict[row.verdict]]);
+  const rows = diff.integrity.map((row) => [
+    code(row.table),
+    n(row.baseline),
+    n(row.post),
+    row.bracketBefore !== undefined || row.bracketAfter !== undefined ? `${n(row.bracketBefore)} → ${n(row.bracketAfter)}` : '—',
+    verdict[row.verdict],
+  ]);
   const note = diff.judgedInBracket ? 'Judged across the downtime bracket, when nothing may write.' : 'No downtime bracket: counts are reported, not judged.';
   return `<section><h2>Integrity</h2><p class="note">${note}</p>${tableHtml(['Table', 'Baseline', 'Post', 'Bracket', 'Verdict'], rows, [1, 2, 3])}</section>`;
 }
@@ -206,7 +280,9 @@ function notes(result: WindowResult): string {
   const parts: string[] = [];
   if (deferred.length) {
     const deadline = result.plan.deadline ? ` (deadline ${h(utc(result.plan.deadline.toISOString()))}: ${h(result.plan.deadlineReason ?? '')})` : '';
-    parts.push(`<h2>Deferred</h2><p class="note">Not started: they could not finish before the deadline${deadline}.</p><ul>${deferred.map((step) => `<li>${code(step.id)} ${h(step.title)}${step.summary ? ` — ${h(step.summary)}` : ''}</li>`).join('')}</ul>`);
+    parts.push(
+      `<h2>Deferred</h2><p class="note">Not started: they could not finish before the deadline${deadline}.</p><ul>${deferred.map((step) => `<li>${code(step.id)} ${h(step.title)}${step.summary ? ` — ${h(step.summary)}` : ''}</li>`).join('')}</ul>`,
+    );
   }
   if (warnings.length) parts.push(`<h2>Warnings</h2><ul>${warnings.map((warning) => `<li>${h(warning)}</li>`).join('')}</ul>`);
   return `<section>${parts.join('')}</section>`;
@@ -222,15 +298,42 @@ function hostFacts(snapshot: Snapshot | undefined): string {
     if (system.load) rows.push(['Load (1/5/15 min)', h(`${system.load.join(' / ')}${system.cpus ? ` on ${system.cpus} CPUs` : ''}`)]);
     if (system.memory) rows.push(['Memory available', h(`${formatBytes(system.memory.availableBytes)} of ${formatBytes(system.memory.totalBytes)}`)]);
   }
-  if (snapshot.services) rows.push(['Services', `${snapshot.services.running ? pill('succeeded', 'running') : pill('failed', 'not running')} <span class="muted">(${h(snapshot.services.manager)})</span>`]);
-  if (snapshot.backup) rows.push(['Newest backup', snapshot.backup.newest ? `${code(snapshot.backup.newest.path)} ${h(formatBytes(snapshot.backup.newest.sizeBytes))}, ${h(formatDuration(snapshot.backup.newest.ageSeconds * 1000))} old` : '<span class="bad">none found</span>']);
-  if (snapshot.activity) rows.push(['Requests', h(`${snapshot.activity.requests} in the last ${formatDuration(snapshot.activity.windowSeconds * 1000)} (${snapshot.activity.serverErrors} server errors)`)]);
-  if (snapshot.database) rows.push(['Connections', h(snapshot.database.connections.map((entry) => `${entry.count} ${entry.state}`).join(', ') || 'none') + (snapshot.database.maxConnections ? ` <span class="muted">of ${snapshot.database.maxConnections}</span>` : '')]);
+  if (snapshot.services)
+    rows.push([
+      'Services',
+      `${snapshot.services.running ? pill('succeeded', 'running') : pill('failed', 'not running')} <span class="muted">(${h(snapshot.services.manager)})</span>`,
+    ]);
+  if (snapshot.backup)
+    rows.push([
+      'Newest backup',
+      snapshot.backup.newest
+        ? `${code(snapshot.backup.newest.path)} ${h(formatBytes(snapshot.backup.newest.sizeBytes))}, ${h(formatDuration(snapshot.backup.newest.ageSeconds * 1000))} old`
+        : '<span class="bad">none found</span>',
+    ]);
+  if (snapshot.activity)
+    rows.push([
+      'Requests',
+      h(
+        `${snapshot.activity.requests} in the last ${formatDuration(snapshot.activity.windowSeconds * 1000)} (${snapshot.activity.serverErrors} server errors)`,
+      ),
+    ]);
+  if (snapshot.database)
+    rows.push([
+      'Connections',
+      h(snapshot.database.connections.map((entry) => `${entry.count} ${entry.state}`).join(', ') || 'none') +
+        (snapshot.database.maxConnections ? ` <span class="muted">of ${snapshot.database.maxConnections}</span>` : ''),
+    ]);
   const containers = snapshot.docker?.containers ?? [];
   const containerTable = containers.length
     ? tableHtml(
         ['Container', 'Image', 'Status', 'CPU', 'Memory'],
-        containers.map((container) => [code(container.name), h(container.image ?? ''), h(container.status), h(container.cpuPercent === undefined ? '—' : `${container.cpuPercent}%`), h(container.memoryBytes === undefined ? '—' : formatBytes(container.memoryBytes))]),
+        containers.map((container) => [
+          code(container.name),
+          h(container.image ?? ''),
+          h(container.status),
+          h(container.cpuPercent === undefined ? '—' : `${container.cpuPercent}%`),
+          h(container.memoryBytes === undefined ? '—' : formatBytes(container.memoryBytes)),
+        ]),
         [3, 4],
       )
     : '';
@@ -239,7 +342,9 @@ function hostFacts(snapshot: Snapshot | undefined): string {
 }
 
 function charts(result: WindowResult, diff: SnapshotDiff, history: Snapshot[]): string {
-  const parts = [`<section><h2>Timeline</h2><div class="legend"><span><i style="background:var(--ok)"></i>succeeded</span><span><i style="background:var(--warn)"></i>warning</span><span><i style="background:var(--bad)"></i>failed</span><span><i style="background:var(--muted)"></i>skipped</span><span><i style="background:var(--bad);opacity:.25"></i>downtime</span><span><i style="background:var(--defer)"></i>deadline</span></div>${timelineChart(result.journal)}</section>`];
+  const parts = [
+    `<section><h2>Timeline</h2><div class="legend"><span><i style="background:var(--ok)"></i>succeeded</span><span><i style="background:var(--warn)"></i>warning</span><span><i style="background:var(--bad)"></i>failed</span><span><i style="background:var(--muted)"></i>skipped</span><span><i style="background:var(--bad);opacity:.25"></i>downtime</span><span><i style="background:var(--defer)"></i>deadline</span></div>${timelineChart(result.journal)}</section>`,
+  ];
   const pairs = diff.tables
     .map((row) => ({ name: row.table, before: row.size.before, after: row.size.after }))
     .sort((a, b) => Math.max(b.before ?? 0, b.after ?? 0) - Math.max(a.before ?? 0, a.after ?? 0))
@@ -247,9 +352,13 @@ function charts(result: WindowResult, diff: SnapshotDiff, history: Snapshot[]): 
   if (pairs.length) parts.push(`<section><h2>Table sizes (largest ${pairs.length})</h2>${sizeBarsChart(pairs)}</section>`);
   const current = [asSnapshot(result.baseline), asSnapshot(result.post)].filter((snapshot): snapshot is Snapshot => Boolean(snapshot));
   const seen = new Set(current.map((snapshot) => `${snapshot.windowId}/${snapshot.kind}`));
-  const series = historySeries([...history.filter((snapshot) => !seen.has(`${snapshot.windowId}/${snapshot.kind}`)), ...current]);
+  const earlier = history.filter((snapshot) => !seen.has(`${snapshot.windowId}/${snapshot.kind}`));
+  const series = historySeries([...earlier, ...current]);
+  const source = earlier.length
+    ? `${earlier.length} earlier snapshots kept on the host, and this window's`
+    : "this window's snapshots only: the host keeps more with every window";
   parts.push(
-    `<section><h2>History</h2><p class="note">From ${series.database[0]?.points.length ?? 0} snapshots kept on the host and this window's.</p>` +
+    `<section><h2>History</h2><p class="note">From ${source}.</p>` +
       `<h3>Database size</h3>${lineChart('db-size-history', 'Database size', series.database, formatBytes)}` +
       `<h3>Disk used</h3>${lineChart('disk-history', 'Disk used', series.disks, formatPercent, { minZero: true })}</section>`,
   );
@@ -263,16 +372,31 @@ export function renderHtml(result: WindowResult, options: HtmlOptions = {}): str
   const body: string[] = [header(result)];
   if (result.result === 'planned') {
     const plan = planToJson(result.plan);
-    const rows = plan.steps.map((step, index) => [String(index + 1), `${code(step.id)} ${h(step.title)}`, h(step.phase), h(step.impact) + (step.inBracket ? ' <span class="tag">bracket</span>' : ''), step.destructive ? pill('warning', 'destructive') : 'no', step.idempotent ? 'yes' : 'no', h(formatDuration(step.timeoutMs))]);
+    const rows = plan.steps.map((step, index) => [
+      String(index + 1),
+      `${code(step.id)} ${h(step.title)}`,
+      h(step.phase),
+      h(step.impact) + (step.inBracket ? ' <span class="tag">bracket</span>' : ''),
+      step.destructive ? pill('warning', 'destructive') : 'no',
+      step.idempotent ? 'yes' : 'no',
+      h(formatDuration(step.timeoutMs)),
+    ]);
     body.push(`<section><h2>Plan</h2>${tableHtml(['#', 'Step', 'Phase', 'Impact', 'Destructive', 'Idempotent', 'Timeout'], rows, [0, 6])}</section>`);
-    body.push(`<section><h2>What each step runs</h2>${plan.steps.map((step) => `<details><summary>${code(step.id)} ${h(step.title)}</summary><p>${h(step.description)}</p>${step.commands.map((command) => `<pre>${h(command)}</pre>`).join('')}</details>`).join('')}</section>`);
+    body.push(
+      `<section><h2>What each step runs</h2>${plan.steps.map((step) => `<details><summary>${code(step.id)} ${h(step.title)}</summary><p>${h(step.description)}</p>${step.commands.map((command) => `<pre>${h(command)}</pre>`).join('')}</details>`).join('')}</section>`,
+    );
   } else {
     body.push(cards(result, diff), nextSteps(result), charts(result, diff, options.history ?? []));
     body.push(`<section><h2>Steps</h2>${tableHtml(['', 'Step', 'Phase', 'Started', 'Took', 'Result'], result.journal.steps.map(stepRow), [4])}</section>`);
     body.push(beforeAfter(diff), integrity(diff), findings(result.journal), notes(result), hostFacts(asSnapshot(result.post) ?? asSnapshot(result.baseline)));
   }
   const generated = (options.generatedAt ?? new Date()).toISOString();
-  const links = [options.runUrl && /^https?:\/\//.test(options.runUrl) ? `<a href="${h(options.runUrl)}">workflow run</a>` : '', options.artifactName ? `artifact ${code(options.artifactName)}` : ''].filter(Boolean).join(' · ');
+  const links = [
+    options.runUrl && /^https?:\/\//.test(options.runUrl) ? `<a href="${h(options.runUrl)}">workflow run</a>` : '',
+    options.artifactName ? `artifact ${code(options.artifactName)}` : '',
+  ]
+    .filter(Boolean)
+    .join(' · ');
   body.push(`<footer>maintenance-window · generated ${h(utc(generated))}${links ? ` · ${links}` : ''}</footer>`);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

@@ -41,12 +41,14 @@ export function formatBytesDelta(bytes: number): string {
   return bytes > 0 ? `+${formatBytes(bytes)}` : `−${formatBytes(-bytes)}`;
 }
 
-/** Durations for people: 850 ms, 12.3 s, 4m 05s, 2h 03m. */
+/** Durations for people: 850 ms, 12.3 s, 4m 05s, 2h 03m, 44d 0h. */
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
   const totalSeconds = Math.round(ms / 1000);
-  if (totalSeconds < 3600) return totalSeconds % 60 === 0 ? `${totalSeconds / 60}m` : `${Math.floor(totalSeconds / 60)}m ${String(totalSeconds % 60).padStart(2, '0')}s`;
+  if (totalSeconds < 3600)
+    return totalSeconds % 60 === 0 ? `${totalSeconds / 60}m` : `${Math.floor(totalSeconds / 60)}m ${String(totalSeconds % 60).padStart(2, '0')}s`;
   const minutes = Math.floor(totalSeconds / 60);
+  if (minutes >= 48 * 60) return `${Math.floor(minutes / 1440)}d ${Math.floor((minutes % 1440) / 60)}h`;
   return minutes % 60 === 0 ? `${minutes / 60}h` : `${Math.floor(minutes / 60)}h ${String(minutes % 60).padStart(2, '0')}m`;
 }

@@ -81,7 +81,12 @@ function factsLine(result: WindowResult): string {
 }
 
 function stepName(step: StepRecord): string {
-  const tags = [step.inBracket ? 'downtime' : '', step.destructive ? 'destructive' : '', step.attempts > 1 ? `${step.attempts} attempts` : '', step.resumedFrom ? `done in an earlier run` : '']
+  const tags = [
+    step.inBracket ? 'downtime' : '',
+    step.destructive ? 'destructive' : '',
+    step.attempts > 1 ? `${step.attempts} attempts` : '',
+    step.resumedFrom ? `done in an earlier run` : '',
+  ]
     .filter(Boolean)
     .map((tag) => `_${tag}_`);
   return [code(step.id), text(step.title), ...tags].join(' ');
@@ -93,6 +98,7 @@ function stepSummary(step: StepRecord, detail: Detail): string {
 }
 
 function stepsSection(journal: Journal, detail: Detail): string {
+  if (journal.steps.length === 0) return '';
   const counts = new Map<string, number>();
   for (const step of journal.steps) counts.set(step.status, (counts.get(step.status) ?? 0) + 1);
   const tally = [...counts].map(([status, n]) => `${STATUS_ICON[status as StepState]} ${n} ${status}`).join(' · ');
@@ -103,7 +109,12 @@ function stepsSection(journal: Journal, detail: Detail): string {
     steps = notable.slice(0, detail.steps);
     omitted = `\n\n_Only the ${number(steps.length)} steps that failed, warned or were deferred are listed (of ${number(journal.steps.length)}); the full list is in window.json._`;
   }
-  const rows = steps.map((step) => [STATUS_ICON[step.status], stepName(step), step.durationMs !== undefined ? formatDuration(step.durationMs) : '—', stepSummary(step, detail)]);
+  const rows = steps.map((step) => [
+    STATUS_ICON[step.status],
+    stepName(step),
+    step.durationMs !== undefined ? formatDuration(step.durationMs) : '—',
+    stepSummary(step, detail),
+  ]);
   return `### Steps\n\n${tally}\n\n${table(['', 'Step', 'Took', 'Result'], rows, ['c', 'l', 'r', 'l'])}${omitted}`;
 }
 
@@ -133,11 +144,21 @@ function beforeAfterSection(diff: SnapshotDiff, result: WindowResult, detail: De
   const dead = (key: 'before' | 'after') => diff.tables.reduce((sum, row) => sum + (row.deadTuples[key] ?? 0), 0);
   if (diff.tables.length) {
     const delta = dead('after') - dead('before');
-    rows.push(['Dead tuples (all tables)', number(dead('before')), number(dead('after')), delta === 0 ? '±0' : `${delta > 0 ? '+' : '−'}${number(Math.abs(delta))}`]);
+    rows.push([
+      'Dead tuples (all tables)',
+      number(dead('before')),
+      number(dead('after')),
+      delta === 0 ? '±0' : `${delta > 0 ? '+' : '−'}${number(Math.abs(delta))}`,
+    ]);
   }
   for (const disk of diff.disks) {
     const pct = (value: number | undefined) => (value === undefined ? '' : ` (${value}% used)`);
-    rows.push([`Disk free ${code(disk.mount)}`, `${bytes(disk.free.before)}${pct(disk.usedPercent.before)}`, `${bytes(disk.free.after)}${pct(disk.usedPercent.after)}`, bytesChange(disk.free, true)]);
+    rows.push([
+      `Disk free ${code(disk.mount)}`,
+      `${bytes(disk.free.before)}${pct(disk.usedPercent.before)}`,
+      `${bytes(disk.free.after)}${pct(disk.usedPercent.after)}`,
+      bytesChange(disk.free, true),
+    ]);
   }
   if (diff.dockerBytes.before !== undefined || diff.dockerBytes.after !== undefined) {
     rows.push(['Docker space', bytes(diff.dockerBytes.before), bytes(diff.dockerBytes.after), bytesChange(diff.dockerBytes, false)]);
@@ -149,7 +170,8 @@ function beforeAfterSection(diff: SnapshotDiff, result: WindowResult, detail: De
   const baseline = asSnapshot(result.baseline);
   const post = asSnapshot(result.post);
   const backupAge = (age: number | undefined) => (age === undefined ? '—' : `${formatDuration(age * 1000)} old`);
-  if (baseline?.backup || post?.backup) rows.push(['Newest backup', backupAge(baseline?.backup?.newest?.ageSeconds), backupAge(post?.backup?.newest?.ageSeconds), '']);
+  if (baseline?.backup || post?.backup)
+    rows.push(['Newest backup', backupAge(baseline?.backup?.newest?.ageSeconds), backupAge(post?.backup?.newest?.ageSeconds), '']);
   if (rows.length === 0) return '';
   const parts = [`### Before / after\n\n${table(['', 'Before', 'After', 'Change'], rows, ['l', 'r', 'r', 'r'])}`];
   const changed = diff.tables.filter((row) => row.size.delta !== 0 || (row.deadTuples.delta ?? 0) !== 0);
@@ -163,7 +185,9 @@ function beforeAfterSection(diff: SnapshotDiff, result: WindowResult, detail: De
       `${row.deadTuples.before === undefined ? '—' : number(row.deadTuples.before)} → ${row.deadTuples.after === undefined ? '—' : number(row.deadTuples.after)}`,
     ]);
     const more = changed.length > shown.length ? `\n\n_${number(changed.length - shown.length)} more changed tables in baseline.json / post.json._` : '';
-    parts.push(`**Tables that changed most**\n\n${table(['Table', 'Size before', 'Size after', 'Change', 'Dead tuples'], tableRows, ['l', 'r', 'r', 'r', 'r'])}${more}`);
+    parts.push(
+      `**Tables that changed most**\n\n${table(['Table', 'Size before', 'Size after', 'Change', 'Dead tuples'], tableRows, ['l', 'r', 'r', 'r', 'r'])}${more}`,
+    );
   }
   return parts.join('\n\n');
 }
@@ -236,9 +260,12 @@ function nextStepsSection(result: WindowResult, detail: Detail): string {
   const reason = result.failureMessage ?? journal.message;
   if (reason) lines.push(`**Why:** ${text(truncate(reason, detail.error))}`);
   if (failed) {
-    lines.push(`**Failed step:** ${code(failed.id)} ${text(failed.title)}${failed.attempts > 1 ? ` after ${failed.attempts} attempts` : ''}${failed.durationMs !== undefined ? `, after ${formatDuration(failed.durationMs)}` : ''}.`);
+    lines.push(
+      `**Failed step:** ${code(failed.id)} ${text(failed.title)}${failed.attempts > 1 ? ` after ${failed.attempts} attempts` : ''}${failed.durationMs !== undefined ? `, after ${formatDuration(failed.durationMs)}` : ''}.`,
+    );
     if (failed.error) lines.push(codeBlock(truncate(failed.error, detail.error), 'text'));
-    if (failed.details !== undefined && detail.details > 0) lines.push(details('What the step reported', codeBlock(truncate(JSON.stringify(failed.details, null, 2), detail.details), 'json')));
+    if (failed.details !== undefined && detail.details > 0)
+      lines.push(details('What the step reported', codeBlock(truncate(JSON.stringify(failed.details, null, 2), detail.details), 'json')));
   }
   if (journal.rollback) lines.push(`**Rollback:** ${journal.rollback.status} — ${text(journal.rollback.summary)}`);
   const backup = journal.facts.backup;

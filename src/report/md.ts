@@ -69,6 +69,9 @@ export function fitToLimit(render: (level: number) => string, levels: number, li
   const smallest = render(levels - 1);
   const note = `\n\n---\n_The report was cut here to fit the ${number(Math.floor(limit / 1024))} KiB limit; the complete report is in the artifact (report.md, report.html, window.json)._\n`;
   const budget = limit - Buffer.byteLength(note);
-  const cut = Buffer.from(smallest).subarray(0, budget).toString('utf8').replace(/\uFFFD$/, '');
+  const cut = Buffer.from(smallest)
+    .subarray(0, budget)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '');
   return cut.slice(0, Math.max(0, cut.lastIndexOf('\n'))) + note;
 }

@@ -32,13 +32,16 @@ function commandsSection(plan: Plan, level: number): string {
   if (level >= 2) return '_Commands left out to fit the size limit; see plan.json in the artifact._';
   const limit = level === 0 ? Infinity : 2000;
   const note = level === 1 ? '_Commands longer than 2,000 characters are cut to fit the size limit; plan.json has them whole._\n\n' : '';
-  return note + plan.steps
-    .map(({ step }) => {
-      const body = [text(step.description), ...step.commands.map((command) => codeBlock(truncate(command, limit), commandLanguage(command)))].join('\n\n');
-      const count = step.commands.length;
-      return details(`<code>${text(step.id)}</code> — ${text(step.title)} (${count} command${count === 1 ? '' : 's'})`, body);
-    })
-    .join('\n');
+  return (
+    note +
+    plan.steps
+      .map(({ step }) => {
+        const body = [text(step.description), ...step.commands.map((command) => codeBlock(truncate(command, limit), commandLanguage(command)))].join('\n\n');
+        const count = step.commands.length;
+        return details(`<code>${text(step.id)}</code> — ${text(step.title)} (${count} command${count === 1 ? '' : 's'})`, body);
+      })
+      .join('\n')
+  );
 }
 
 function render(plan: Plan, level: number, heading: string): string {
@@ -51,7 +54,11 @@ function render(plan: Plan, level: number, heading: string): string {
     `config ${code(plan.configSource)}`,
   ];
   parts.push(facts.join(' · '));
-  parts.push(plan.deadline ? `**Deadline:** no step starts after ${utc(plan.deadline)} (${text(plan.deadlineReason ?? '')}).` : `**Deadline:** ${text(plan.deadlineReason ?? 'none')}.`);
+  parts.push(
+    plan.deadline
+      ? `**Deadline:** no step starts after ${utc(plan.deadline)} (${text(plan.deadlineReason ?? '')}).`
+      : `**Deadline:** ${text(plan.deadlineReason ?? 'none')}.`,
+  );
   const bracket = bracketLine(plan);
   if (bracket) parts.push(bracket);
   if (plan.warnings.length) parts.push(plan.warnings.map((warning) => `> [!WARNING]\n> ${text(warning)}`).join('\n\n'));

@@ -106,10 +106,22 @@ export function reportAnnotations(result: WindowResult): Annotation[] {
   const host = hostLabel(journal.host);
   const list: Annotation[] = [];
   const failed = journal.steps.find((step) => step.id === journal.failedStep);
-  if (failed) list.push({ level: 'error', title: `Step ${failed.id} failed on ${host}`, message: failed.error ?? result.failureMessage ?? failed.summary ?? 'failed' });
-  else if (result.result === 'failed') list.push({ level: 'error', title: `Maintenance window failed on ${host}`, message: result.failureMessage ?? journal.message ?? 'failed' });
-  if (journal.bracket?.healthy === false) list.push({ level: 'error', title: `App not healthy after the downtime on ${host}`, message: 'The app did not answer healthy after the downtime bracket: check it first.' });
-  if (journal.bracket?.countsEqual === false) list.push({ level: 'error', title: `Row counts changed across the downtime on ${host}`, message: 'Integrity table counts differ before and after the downtime bracket; see the report.' });
+  if (failed)
+    list.push({ level: 'error', title: `Step ${failed.id} failed on ${host}`, message: failed.error ?? result.failureMessage ?? failed.summary ?? 'failed' });
+  else if (result.result === 'failed')
+    list.push({ level: 'error', title: `Maintenance window failed on ${host}`, message: result.failureMessage ?? journal.message ?? 'failed' });
+  if (journal.bracket?.healthy === false)
+    list.push({
+      level: 'error',
+      title: `App not healthy after the downtime on ${host}`,
+      message: 'The app did not answer healthy after the downtime bracket: check it first.',
+    });
+  if (journal.bracket?.countsEqual === false)
+    list.push({
+      level: 'error',
+      title: `Row counts changed across the downtime on ${host}`,
+      message: 'Integrity table counts differ before and after the downtime bracket; see the report.',
+    });
   for (const step of journal.steps.filter((entry) => entry.status === 'deferred')) {
     list.push({ level: 'warning', title: `Deferred on ${host}: ${step.id}`, message: step.summary ?? 'not started before the window deadline' });
   }
@@ -159,7 +171,8 @@ export async function publishReport(report: WrittenReport, options: PublishOptio
     const ofLevel = annotations.filter((annotation) => annotation.level === level);
     for (const annotation of ofLevel.slice(0, ANNOTATIONS_PER_LEVEL)) io.annotate(level, annotation.message, annotation.title);
     shown += Math.min(ofLevel.length, ANNOTATIONS_PER_LEVEL);
-    if (ofLevel.length > ANNOTATIONS_PER_LEVEL) io.annotate('notice', `${ofLevel.length - ANNOTATIONS_PER_LEVEL} more ${level}s are in the job summary.`, `More ${level}s`);
+    if (ofLevel.length > ANNOTATIONS_PER_LEVEL)
+      io.annotate('notice', `${ofLevel.length - ANNOTATIONS_PER_LEVEL} more ${level}s are in the job summary.`, `More ${level}s`);
   }
 
   let uploaded = false;
@@ -170,7 +183,11 @@ export async function publishReport(report: WrittenReport, options: PublishOptio
       await options.artifact.upload(name, report.files, report.dir);
       uploaded = true;
     } catch (error) {
-      io.annotate('warning', `uploading artifact ${name} failed: ${getErrorMessage(error)}; the report is in ${report.dir} on the runner`, 'Artifact upload failed');
+      io.annotate(
+        'warning',
+        `uploading artifact ${name} failed: ${getErrorMessage(error)}; the report is in ${report.dir} on the runner`,
+        'Artifact upload failed',
+      );
     }
   }
   return { artifactName: name, uploaded, annotations: shown };

@@ -111,7 +111,9 @@ export interface DatabaseQueryResult {
 /** The database part of a snapshot: three statements, run side by side; each failure is reported on its own. */
 export async function queryDatabaseFacts(db: Database, integrityTables: readonly string[]): Promise<DatabaseQueryResult> {
   const [database, relations, integrity] = await Promise.allSettled([
-    db.query<{ size_bytes: string; name: string; server_version: string; max_connections: number; connections: { state: string; count: number }[] }>(DATABASE_SQL),
+    db.query<{ size_bytes: string; name: string; server_version: string; max_connections: number; connections: { state: string; count: number }[] }>(
+      DATABASE_SQL,
+    ),
     db.query<{ tables: TableRow[]; indexes: IndexRow[] }>(RELATIONS_SQL),
     integrityTables.length > 0 ? db.query<{ name: string; rows: string | null }>(INTEGRITY_SQL, [integrityTables]) : Promise.resolve([]),
   ]);

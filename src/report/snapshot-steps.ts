@@ -29,7 +29,10 @@ function metricsOf(snapshot: Snapshot): Record<string, number> {
   };
   put('dbSizeBytes', snapshot.database?.sizeBytes);
   put('tables', snapshot.database?.tableCount);
-  put('deadTuples', snapshot.database?.tables.reduce((sum, table) => sum + (table.deadTuples ?? 0), 0));
+  put(
+    'deadTuples',
+    snapshot.database?.tables.reduce((sum, table) => sum + (table.deadTuples ?? 0), 0),
+  );
   put('responseP50Ms', snapshot.response?.p50Ms);
   put('responseP95Ms', snapshot.response?.p95Ms);
   put('backupAgeSeconds', snapshot.backup?.newest?.ageSeconds);
@@ -51,7 +54,8 @@ async function keepInHistory(ctx: StepContext, snapshot: Snapshot, kind: Snapsho
   const path = `${historyDir(stateDir)}/${historyFileName(ctx.settings.windowId, kind)}`;
   await ctx.target.writeFileAtomic(path, JSON.stringify(trimForHistory(snapshot)) + '\n', 0o600);
   const pruned = await ctx.target.exec(pruneHistoryScript(stateDir, kind, historyKeep), { timeoutMs: 30_000 });
-  if (pruned.code !== 0) ctx.log.warn(`pruning ${historyDir(stateDir)} on ${ctx.target.description} failed (exit ${pruned.code ?? pruned.signal}): ${pruned.stderr.trim()}`);
+  if (pruned.code !== 0)
+    ctx.log.warn(`pruning ${historyDir(stateDir)} on ${ctx.target.description} failed (exit ${pruned.code ?? pruned.signal}): ${pruned.stderr.trim()}`);
 }
 
 function snapshotStep(kind: SnapshotKind, config: MaintenanceConfig): StepDefinition {

@@ -85,7 +85,8 @@ export async function takeSnapshot(ctx: StepContext, kind: SnapshotKind): Promis
   if (database.facts) snapshot.database = database.facts;
   if (response) {
     snapshot.response = response;
-    if (response.ok < response.samples) snapshot.errors.push(`${url}: ${response.samples - response.ok} of ${response.samples} requests failed (${response.failures.join(', ')})`);
+    if (response.ok < response.samples)
+      snapshot.errors.push(`${url}: ${response.samples - response.ok} of ${response.samples} requests failed (${response.failures.join(', ')})`);
   }
   return snapshot;
 }
@@ -94,7 +95,9 @@ export async function takeSnapshot(ctx: StepContext, kind: SnapshotKind): Promis
 export function trimForHistory(snapshot: Snapshot): Snapshot {
   if (!snapshot.database) return { ...snapshot, trimmed: true };
   const integrity = new Set(Object.keys(snapshot.database.integrityCounts));
-  const tables = snapshot.database.tables.filter((table, index) => index < HISTORY_TABLES || integrity.has(table.name) || integrity.has(`${table.schema}.${table.name}`));
+  const tables = snapshot.database.tables.filter(
+    (table, index) => index < HISTORY_TABLES || integrity.has(table.name) || integrity.has(`${table.schema}.${table.name}`),
+  );
   return { ...snapshot, trimmed: true, database: { ...snapshot.database, tables, indexes: [] } };
 }
 
@@ -114,7 +117,13 @@ export function pruneHistoryScript(stateDir: string, kind: SnapshotKind, keep: n
 
 function isSnapshot(value: unknown): value is Snapshot {
   const candidate = value as Partial<Snapshot> | null;
-  return typeof candidate === 'object' && candidate !== null && candidate.schemaVersion === SNAPSHOT_SCHEMA_VERSION && typeof candidate.takenAt === 'string' && Array.isArray(candidate.disks);
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    candidate.schemaVersion === SNAPSHOT_SCHEMA_VERSION &&
+    typeof candidate.takenAt === 'string' &&
+    Array.isArray(candidate.disks)
+  );
 }
 
 /** Earlier snapshots kept on the host, oldest first (one SSH round trip). Unreadable files are skipped. */
@@ -122,7 +131,10 @@ export async function loadHistory(target: Target, stateDir: string): Promise<Sna
   const dir = quote(historyDir(stateDir));
   const script = `[ -d ${dir} ] || exit 0; for f in ${dir}/*-baseline.json ${dir}/*-post.json; do [ -f "$f" ] || continue; printf '\\036\\n'; cat -- "$f"; done`;
   const result = await target.exec(script, { timeoutMs: 60_000, tailBytes: HISTORY_TAIL_BYTES });
-  if (result.code !== 0) throw new Error(`reading the snapshot history in ${historyDir(stateDir)} on ${target.description} failed (exit ${result.code ?? result.signal}): ${result.stderr.trim()}`);
+  if (result.code !== 0)
+    throw new Error(
+      `reading the snapshot history in ${historyDir(stateDir)} on ${target.description} failed (exit ${result.code ?? result.signal}): ${result.stderr.trim()}`,
+    );
   const snapshots: Snapshot[] = [];
   for (const chunk of result.stdout.split(RECORD_SEPARATOR)) {
     if (!chunk.trim()) continue;

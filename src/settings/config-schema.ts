@@ -63,6 +63,15 @@ export const configSchema = {
         'vacuum-full-mode': { enum: ['online', 'downtime'] },
         reindex: { enum: ['concurrently', 'database'] },
         'data-directory': safePath,
+        tune: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            apply: { type: 'boolean' },
+            'memory-limit': { type: ['string', 'integer'], pattern: '^\\d+(B|K|KB|M|MB|G|GB)?$' },
+            storage: { enum: ['ssd', 'hdd'] },
+          },
+        },
       },
     },
     services: {
@@ -142,6 +151,16 @@ export const configSchema = {
       type: 'object',
       additionalProperties: false,
       properties: { 'rto-target': duration, 'rpo-target': duration },
+    },
+    capacity: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { 'warn-days': { type: 'integer', minimum: 1, maximum: 3650 } },
+    },
+    perf: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { 'regression-percent': { type: 'number', exclusiveMinimum: 0, maximum: 1000 }, requests: { type: 'integer', minimum: 1, maximum: 1000 } },
     },
     'state-dir': safePath,
     'history-keep': { type: 'integer', minimum: 1, maximum: 1000 },

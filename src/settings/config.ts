@@ -46,6 +46,14 @@ export interface MaintenanceConfig {
      * container (its own path means nothing on the host) or the role may not read `data_directory`.
      */
     dataDirectory?: string;
+    /** db.tune: report recommended settings; apply them (ALTER SYSTEM + reload) only when `apply`. */
+    tune: {
+      apply: boolean;
+      /** Memory PostgreSQL may use, when set: overrides the detected cgroup limit / MemTotal (bytes). */
+      memoryLimitBytes?: number;
+      /** Sets random_page_cost and effective_io_concurrency. */
+      storage: 'ssd' | 'hdd';
+    };
   };
   services: {
     manager: 'compose' | 'systemd' | 'command' | 'none';
@@ -105,6 +113,16 @@ export interface MaintenanceConfig {
   dr: {
     rtoTargetMs: number;
     rpoTargetMs: number;
+  };
+  capacity: {
+    /** capacity.review warns when a mount is forecast to fill within this many days. */
+    warnDays: number;
+  };
+  perf: {
+    /** perf.baseline flags a metric that got worse by more than this percent since last quarter. */
+    regressionPercent: number;
+    /** Timed requests to the health URL for the latency baseline. */
+    requests: number;
   };
   stateDir: string;
   historyKeep: number;

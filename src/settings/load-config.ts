@@ -107,6 +107,7 @@ function buildConfig(raw: Raw, source: string, lineAt: (path: (string | number)[
   const window = section(raw, 'window');
   const disk = section(raw, 'disk');
   const updates = section(raw, 'updates');
+  const tune = section(database, 'tune');
 
   const timezone = (window.timezone as string | undefined) ?? 'UTC';
   try {
@@ -134,6 +135,10 @@ function buildConfig(raw: Raw, source: string, lineAt: (path: (string | number)[
   const compressAfter = (logs['compress-after-days'] as number | undefined) ?? 7;
   const deleteAfter = (logs['delete-after-days'] as number | undefined) ?? 90;
   if (deleteAfter <= compressAfter) problems.push(`${at(['logs', 'delete-after-days'])}: must be more than logs.compress-after-days (${compressAfter})`);
+
+  if (tune['memory-limit'] !== undefined && (parseSize(tune['memory-limit'] as string) ?? 0) < 64 * 1024 ** 2) {
+    problems.push(`${at(['database', 'tune', 'memory-limit'])}: must be at least 64MB`);
+  }
 
   const tiers = {} as Record<Tier, TierConfig>;
   for (const tier of Tiers) {
@@ -177,6 +182,11 @@ function buildConfig(raw: Raw, source: string, lineAt: (path: (string | number)[
       vacuumFullMode: (database['vacuum-full-mode'] as 'online' | 'downtime' | undefined) ?? 'online',
       reindex: (database.reindex as 'concurrently' | 'database' | undefined) ?? 'concurrently',
       dataDirectory: database['data-directory'] as string | undefined,
+      tune: {
+        apply: (tune.apply as boolean | undefined) ?? false,
+        memoryLimitBytes: tune['memory-limit'] === undefined ? undefined : size(tune['memory-limit'], 0),
+        storage: (tune.storage as 'ssd' | 'hdd' | undefined) ?? 'ssd',
+      },
     },
     services: {
       manager,
@@ -222,6 +232,11 @@ function buildConfig(raw: Raw, source: string, lineAt: (path: (string | number)[
     dr: {
       rtoTargetMs: duration(['dr', 'rto-target'], '1h', 1000, 7 * 86_400_000),
       rpoTargetMs: duration(['dr', 'rpo-target'], '24h', 60_000, 30 * 86_400_000),
+    },
+    capacity: { warnDays: (section(raw, 'capacity')['warn-days'] as number | undefined) ?? 90 },
+    perf: {
+      regressionPercent: (section(raw, 'perf')['regression-percent'] as number | undefined) ?? 20,
+      requests: (section(raw, 'perf').requests as number | undefined) ?? 20,
     },
     stateDir: (raw['state-dir'] as string | undefined) ?? DEFAULT_STATE_DIR,
     historyKeep: (raw['history-keep'] as number | undefined) ?? 52,

@@ -1,5 +1,6 @@
 import { Inputs, Tiers, type Tier } from '../constants.js';
 import { InputError } from '../errors.js';
+import { parseFleetInputs } from '../fleet/fleet-inputs.js';
 import { parseKnownHosts } from '../remote/known-hosts.js';
 import type { InputSource } from './input-source.js';
 import { ONLY_ON_VALUES, type ResumeMode, type RunContext, type Settings } from './settings.js';
@@ -53,6 +54,9 @@ export function parseSettings(source: InputSource, run: RunContext, env: NodeJS.
   const port = requirePort(Inputs.port, source.get(Inputs.port) || '22');
   const username = requireUsername(Inputs.username, source.get(Inputs.username) || 'root');
   const target = hostText === '' ? undefined : { host: requireHost(Inputs.host, hostText), port, username };
+  const windowIdText = source.get(Inputs.windowId);
+  const windowId = windowIdText ? requireWindowId(Inputs.windowId, windowIdText) : defaultWindowId(tier, run);
+  const fleet = parseFleetInputs(source, { username, port, windowId });
 
   const knownHostsText = source.get(Inputs.knownHosts);
   if (knownHostsText) {
@@ -74,30 +78,34 @@ export function parseSettings(source: InputSource, run: RunContext, env: NodeJS.
   const jumpText = source.get(Inputs.jumpHost);
   const jumpHost = jumpText ? parseEndpoint(Inputs.jumpHost, jumpText, { username, port: 22 }) : undefined;
 
-  if (target) {
+  if (target || fleet) {
+    const hostNames = target ? target.host : `the hosts of ${fleet!.source}`;
     if (!privateKey && !password) {
-      throw new InputError(Inputs.privateKey, undefined, `a private-key or a password is needed to log in to ${target.host}`, { secret: true });
+      throw new InputError(Inputs.privateKey, undefined, `a private-key or a password is needed to log in to ${hostNames}`, { secret: true });
+    }
+    if (fleet && hostFingerprint) {
+      throw new InputError(Inputs.hostFingerprint, fingerprintText, 'a fingerprint pins one host key; pin the hosts of a fleet with known-hosts, a line per host');
     }
     if (strictHostKeyChecking && !knownHostsText && !hostFingerprint) {
       throw new InputError(
         Inputs.knownHosts,
         '',
-        `known-hosts or host-fingerprint is needed to pin the host key of ${target.host} (set strict-host-key-checking: false only for throwaway hosts)`,
+        `known-hosts or host-fingerprint is needed to pin the host key of ${hostNames} (set strict-host-key-checking: false only for throwaway hosts)`,
       );
     }
     if (jumpHost && !jumpPrivateKey && !privateKey && !password) {
       throw new InputError(Inputs.jumpHost, jumpText, 'the jump host needs credentials: jump-private-key, or the private-key / password of the target');
     }
   } else if (!dryRun) {
-    throw new InputError(Inputs.host, '', 'a target host is needed (only a dry run renders the plan without one)');
+    throw new InputError(Inputs.host, '', 'a target host is needed: host, or hosts / inventory for a fleet (only a dry run renders the plan without one)');
   }
 
   const stepsText = source.get(Inputs.steps);
   const configText = source.get(Inputs.config);
   const maxDurationText = source.get(Inputs.maxDuration);
-  const windowIdText = source.get(Inputs.windowId);
   const settings: Settings = {
     target,
+    fleet,
     privateKey: privateKey ? requirePrivateKey(Inputs.privateKey, privateKey) : undefined,
     passphrase,
     password,
@@ -114,7 +122,7 @@ export function parseSettings(source: InputSource, run: RunContext, env: NodeJS.
     skipSteps: requireStepIds(Inputs.skipSteps, source.get(Inputs.skipSteps)),
     dryRun,
     resume: parseResume(source.get(Inputs.resume)),
-    windowId: windowIdText ? requireWindowId(Inputs.windowId, windowIdText) : defaultWindowId(tier, run),
+    windowId,
     maxDurationMs: maxDurationText ? requireDuration(Inputs.maxDuration, maxDurationText, MINUTE, 24 * 60 * MINUTE) : undefined,
     onlyOn: requireChoice(Inputs.onlyOn, source.get(Inputs.onlyOn) || 'any', ONLY_ON_VALUES),
     onFailure: requireChoice(Inputs.onFailure, source.get(Inputs.onFailure) || 'stop', ['stop', 'rollback'] as const),

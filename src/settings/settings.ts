@@ -1,4 +1,5 @@
 import type { Tier } from '../constants.js';
+import type { FleetSettings } from '../fleet/fleet-settings.js';
 
 export type OnlyOn = 'any' | 'sunday' | 'first-sunday' | 'first-sunday-of-quarter' | 'first-sunday-except-quarter' | 'not-first-sunday';
 export const ONLY_ON_VALUES: readonly OnlyOn[] = [
@@ -21,8 +22,10 @@ export interface HostEndpoint {
 
 /** Everything a run needs, typed and validated; the only product of reading inputs or flags. */
 export interface Settings {
-  /** The target host; undefined only for a plan-only run. */
+  /** The target host; undefined for a fleet run and for a plan-only run. */
   target?: HostEndpoint;
+  /** Many hosts in one run (inputs hosts / inventory); exclusive with target. */
+  fleet?: FleetSettings;
   /** SSH private key (secret). */
   privateKey?: string;
   /** Passphrase of the private key (secret). */

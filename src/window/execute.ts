@@ -7,9 +7,9 @@ import { createSshTarget } from '../remote/create-target.js';
 import type { Target } from '../remote/target.js';
 import type { MaintenanceConfig } from '../settings/config.js';
 import type { Settings } from '../settings/settings.js';
-import { restoreWindowBackup } from '../steps/backup/restore-backup.js';
 import type { Journal } from './journal.js';
 import type { WindowResult } from './result.js';
+import { rollbackFailedStep } from './rollback.js';
 import { runWindow } from './runner.js';
 import type { RunnerIO } from './runner-io.js';
 
@@ -102,7 +102,7 @@ export async function executeWindow(options: ExecuteOptions): Promise<WindowResu
       cancel: options.cancel,
       onLock: options.onLock,
       onBracket: options.onBracket,
-      rollback: (ctx) => restoreWindowBackup(ctx),
+      rollback: rollbackFailedStep,
     });
   } catch (error) {
     // Could not connect, lock held, journal unreadable: nothing ran; the report still says why.

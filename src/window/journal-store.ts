@@ -3,17 +3,21 @@ import path from 'node:path';
 import { quote } from '../remote/shell.js';
 import type { Target } from '../remote/target.js';
 import type { Journal } from './journal.js';
-import { maskDeep } from './mask.js';
+import { maskValue, secretForms } from '../report/secret-mask.js';
 
 /** The journal lives on the host (the checkpoint) and in the local report dir (so nothing is lost if the host goes away). */
 export class JournalStore {
+  private readonly secretForms: string[];
+
   constructor(
     private readonly target: Target,
     private readonly stateDir: string,
     private readonly windowId: string,
     private readonly localDir: string,
-    private readonly secrets: readonly string[],
-  ) {}
+    secrets: readonly string[],
+  ) {
+    this.secretForms = secretForms(secrets);
+  }
 
   get remotePath(): string {
     return `${this.stateDir}/windows/${this.windowId}.json`;
@@ -32,7 +36,7 @@ export class JournalStore {
   /** Writes both copies; a failing host write is retried once, then raised (the local copy is written first). */
   async save(journal: Journal): Promise<void> {
     journal.updatedAt = new Date().toISOString();
-    const text = JSON.stringify(maskDeep(journal, this.secrets), null, 2) + '\n';
+    const text = JSON.stringify(maskValue(journal, this.secretForms), null, 2) + '\n';
     await this.saveLocal(text);
     try {
       await this.target.writeFileAtomic(this.remotePath, text, 0o600);

@@ -24,6 +24,8 @@ export interface StepRecord {
   error?: string;
   /** Set when a previous run already finished this step. */
   resumedFrom?: string;
+  /** Why its effect on the host is unknown (the runner died or the connection was lost while it ran): a re-run runs it again only if it is idempotent. */
+  interrupted?: string;
 }
 
 export interface BracketRecord {

@@ -35,13 +35,13 @@ export function decideResume(plan: Plan, previous: Journal | undefined, mode: Re
   for (const entry of plan.steps) {
     const record = previous.steps.find((step) => step.id === entry.step.id);
     if (!record) continue;
-    if (record.status === 'running') {
+    if (record.status === 'running' || record.interrupted) {
       if (!entry.step.idempotent) {
         const next = plan.steps[plan.steps.indexOf(entry) + 1]?.step.id;
         return {
           done,
           blocked:
-            `step ${entry.step.id} was interrupted while it ran (attempt ${previous.runAttempt}) and is not safe to run twice. ` +
+            `step ${entry.step.id} was interrupted while it ran (${record.interrupted ?? `attempt ${previous.runAttempt}`}) and is not safe to run twice. ` +
             `Check on the host what it did, then re-run with resume: ${entry.step.id} to run it again` +
             (next ? ` or resume: ${next} to go on after it` : '') +
             ', or resume: restart to start over.',

@@ -1,16 +1,17 @@
 import { JOURNAL_SCHEMA_VERSION } from '../constants.js';
 import { getErrorMessage } from '../errors.js';
 import type { Plan, PlannedStep } from '../plan/plan.js';
+import { ConnectionLostError } from '../remote/ssh-target.js';
 import type { Target } from '../remote/target.js';
 import type { MaintenanceConfig } from '../settings/config.js';
 import { secretsOf, type Settings } from '../settings/settings.js';
-import type { StepContext, StepOutcome, WindowFacts } from '../steps/step.js';
+import type { StepContext, StepDefinition, StepOutcome, WindowFacts } from '../steps/step.js';
 import { formatDuration } from '../settings/durations.js';
 import { countIntegrityTables } from './integrity.js';
 import type { Journal, StepRecord } from './journal.js';
 import { JournalStore } from './journal-store.js';
 import { HostLock } from './lock.js';
-import { maskSecrets } from './mask.js';
+import { maskText, secretForms } from '../report/secret-mask.js';
 import type { WindowResult } from './result.js';
 import { decideResume } from './resume.js';
 import type { RunnerIO } from './runner-io.js';
@@ -25,8 +26,8 @@ export interface RunWindowOptions {
   now?: () => Date;
   /** Aborted when the job is cancelled: the running step stops, nothing new starts, the app is started again. */
   cancel?: AbortSignal;
-  /** Runs the rollback (restore the window's backup) when a destructive step failed and on-failure is rollback. */
-  rollback?: (ctx: StepContext) => Promise<StepOutcome>;
+  /** Undoes a failed destructive step when on-failure is rollback. */
+  rollback?: (ctx: StepContext, failed: StepDefinition) => Promise<StepOutcome>;
   /** Told when the lock is taken and released (the post step releases it if main dies). */
   onLock?: (token: string | undefined) => void;
   /** Told when the app is stopped and started again (the post step restarts it if main dies in between). */
@@ -81,7 +82,8 @@ export async function runWindow(options: RunWindowOptions): Promise<WindowResult
   const { target, config, settings, plan, io } = options;
   const now = options.now ?? (() => new Date());
   const secrets = secretsOf(settings);
-  const mask = (text: string) => maskSecrets(text, secrets);
+  const forms = secretForms(secrets);
+  const mask = (text: string) => maskText(text, forms);
   const store = new JournalStore(target, config.stateDir, settings.windowId, settings.reportDir, secrets);
   const warnings: string[] = [...plan.warnings];
   const longestStep = Math.max(...plan.steps.map((entry) => entry.step.timeoutMs), 60_000);
@@ -137,6 +139,8 @@ export async function runWindow(options: RunWindowOptions): Promise<WindowResult
   const durations = await store.loadDurations();
   let bracketOpen = false;
   let failed: StepRecord | undefined;
+  /** The step the loop is at: blamed when something around it (its journal write, the lock) fails. */
+  let current: StepRecord | undefined;
 
   const openBracket = async (ctx: StepContext) => {
     const counts = await countIntegrityTables(await ctx.db(), config.database.integrityTables).catch(() => undefined);
@@ -148,9 +152,23 @@ export async function runWindow(options: RunWindowOptions): Promise<WindowResult
     await ctx.services.stop();
   };
 
-  const closeBracket = async () => {
-    if (!bracketOpen) return;
+  /** Starts the app again and checks it; recorded as the always-step services.restart. Never throws. */
+  const closeBracket = async (): Promise<StepRecord | undefined> => {
+    if (!bracketOpen) return undefined;
     const ctx = resources.context(new AbortController().signal);
+    const record: StepRecord = {
+      id: 'services.restart',
+      title: 'Start the app again after the downtime bracket',
+      phase: 'always',
+      impact: 'none',
+      destructive: false,
+      idempotent: true,
+      inBracket: false,
+      status: 'running',
+      attempts: 1,
+      startedAt: now().toISOString(),
+    };
+    journal.steps.push(record);
     io.info(`downtime bracket: starting ${config.services.app.join(', ') || 'the app'} again`);
     let startError: string | undefined;
     try {
@@ -160,22 +178,30 @@ export async function runWindow(options: RunWindowOptions): Promise<WindowResult
     }
     const health = await ctx.services.waitHealthy();
     bracketOpen = false;
-    if (health.healthy && !startError) options.onBracket?.(false);
     const bracket = journal.bracket!;
     bracket.startedAt = now().toISOString();
     bracket.healthy = health.healthy && !startError;
+    if (bracket.healthy) options.onBracket?.(false);
     bracket.downtimeSeconds = Math.round((Date.parse(bracket.startedAt) - Date.parse(bracket.stoppedAt!)) / 100) / 10;
     const countsAfter = await countIntegrityTables(await ctx.db(), config.database.integrityTables).catch(() => undefined);
     bracket.countsAfter = countsAfter;
     bracket.countsEqual = bracket.countsBefore && countsAfter ? JSON.stringify(bracket.countsBefore) === JSON.stringify(countsAfter) : undefined;
-    await save();
+    record.endedAt = bracket.startedAt;
+    record.durationMs = Date.parse(record.endedAt) - Date.parse(record.startedAt!);
+    record.metrics = { downtimeSeconds: bracket.downtimeSeconds };
     if (!bracket.healthy) {
-      throw new Error(`the app did not come back healthy after the downtime bracket within ${formatDuration(config.health.timeoutMs)}: ${startError ?? health.detail}`);
+      record.status = 'failed';
+      record.error = record.summary = `the app did not come back healthy after the downtime bracket within ${formatDuration(config.health.timeoutMs)}: ${mask(startError ?? health.detail)}`;
+    } else if (bracket.countsEqual === false) {
+      record.status = 'failed';
+      record.error = record.summary = `integrity tables changed across the downtime bracket while writes were stopped: before ${JSON.stringify(bracket.countsBefore)}, after ${JSON.stringify(countsAfter)}`;
+    } else {
+      record.status = 'succeeded';
+      record.summary = `app healthy again after ${bracket.downtimeSeconds} s of downtime${bracket.countsEqual ? '; integrity tables unchanged' : ''}`;
     }
-    if (bracket.countsEqual === false) {
-      throw new Error(`integrity tables changed across the downtime bracket (writes were stopped): before ${JSON.stringify(bracket.countsBefore)}, after ${JSON.stringify(countsAfter)}`);
-    }
-    io.info(`downtime bracket closed: ${bracket.downtimeSeconds} s of downtime, app healthy`);
+    (record.status === 'failed' ? io.error : io.info)(`services.restart: ${record.summary}`);
+    await save();
+    return record;
   };
 
   const runStep = async (entry: PlannedStep, record: StepRecord): Promise<void> => {
@@ -187,6 +213,7 @@ export async function runWindow(options: RunWindowOptions): Promise<WindowResult
     const started = Date.now();
     let outcome: StepOutcome | undefined;
     let lastError: string | undefined;
+    let connectionLost = false;
     for (let attempt = 1; attempt <= attempts && !options.cancel?.aborted; attempt++) {
       record.attempts = attempt;
       try {
@@ -195,6 +222,7 @@ export async function runWindow(options: RunWindowOptions): Promise<WindowResult
         lastError = outcome.summary;
       } catch (error) {
         lastError = getErrorMessage(error);
+        connectionLost = error instanceof ConnectionLostError;
         outcome = undefined;
         await resources.resetDatabase();
       }
@@ -213,16 +241,35 @@ export async function runWindow(options: RunWindowOptions): Promise<WindowResult
       record.status = 'failed';
       record.error = mask(lastError ?? 'failed');
       record.summary = record.error;
+      // The command may have run on to its end, or not: a re-run must not repeat a step that is unsafe to repeat.
+      if (connectionLost) record.interrupted = `the SSH connection was lost in attempt ${settings.run.runAttempt}`;
     }
     if (record.status !== 'failed') durations[step.id] = record.durationMs;
     await save();
   };
 
+  // An earlier attempt stopped the app and never saw it healthy again (it died inside the bracket, or the app did not
+  // come back): this attempt owns that bracket, so the app is started again here whatever else happens.
+  if (previous?.bracket?.stoppedAt && previous.bracket.healthy !== true) {
+    journal.bracket = { stoppedAt: previous.bracket.stoppedAt, countsBefore: previous.bracket.countsBefore };
+    bracketOpen = true;
+    options.onBracket?.(true);
+    io.warn(`attempt ${previous.runAttempt} left ${config.services.app.join(', ') || 'the app'} stopped or unhealthy (since ${previous.bracket.stoppedAt}): this attempt starts it again`);
+  }
+
   try {
     if (decision.blocked) {
       journal.message = decision.blocked;
-      const blocked = journal.steps.find((record) => record.status === 'pending');
-      failed = blocked;
+      // Keep what earlier attempts recorded, or the next re-run would forget the interrupted step and the done ones.
+      for (const record of journal.steps) {
+        const before = previous?.steps.find((step) => step.id === record.id);
+        if (before) Object.assign(record, { ...before, phase: record.phase, inBracket: record.inBracket });
+        if (record.status === 'running') {
+          record.status = 'failed';
+          record.interrupted ??= `attempt ${previous!.runAttempt} ended before it finished`;
+        }
+      }
+      failed = journal.steps.find((record) => record.interrupted && !record.idempotent) ?? journal.steps.find((record) => record.status === 'pending');
       throw new Error(decision.blocked);
     }
     for (let index = 0; index < plan.steps.length; index++) {
@@ -261,7 +308,11 @@ export async function runWindow(options: RunWindowOptions): Promise<WindowResult
         await save();
         continue;
       }
-      if (bracketOpen && !entry.inBracket) await closeBracket();
+      if (bracketOpen && !entry.inBracket) {
+        const restart = await closeBracket();
+        if (restart?.status === 'failed') failed ??= restart;
+      }
+      current = record;
       await io.group(`${step.id} — ${step.title}`, async () => {
         if (entry.inBracket && !bracketOpen) await openBracket(resources.context(new AbortController().signal));
         if (lock.isHeld && index > 0) await lock.refresh(ttlFor(step.timeoutMs));
@@ -273,12 +324,12 @@ export async function runWindow(options: RunWindowOptions): Promise<WindowResult
       });
       if (record.status === 'failed' && entry.phase !== 'verify') {
         failed = record;
-        if (bracketOpen) await closeBracket().catch((error: unknown) => warnings.push(getErrorMessage(error)));
+        if (bracketOpen) await closeBracket();
         if (step.destructive && (settings.onFailure === 'rollback' || config.onFailure === 'rollback') && options.rollback) {
           await io.group('rollback', async () => {
             const ctx = resources.context(new AbortController().signal);
             try {
-              const outcome = await options.rollback!(ctx);
+              const outcome = await options.rollback!(ctx, step);
               journal.rollback = { status: outcome.status === 'failed' ? 'failed' : 'succeeded', summary: mask(outcome.summary) };
             } catch (error) {
               journal.rollback = { status: 'failed', summary: mask(getErrorMessage(error)) };
@@ -291,21 +342,30 @@ export async function runWindow(options: RunWindowOptions): Promise<WindowResult
         failed = record;
       }
     }
-    if (bracketOpen) await closeBracket();
+    if (bracketOpen) {
+      const restart = await closeBracket();
+      if (restart?.status === 'failed') failed ??= restart;
+    }
   } catch (error) {
     const message = mask(getErrorMessage(error));
     journal.message ??= message;
     if (!failed) {
-      failed = journal.steps.find((record) => record.status === 'running') ?? journal.steps.find((record) => record.status === 'pending');
-      if (failed && failed.status === 'running') failed.status = 'failed';
+      failed =
+        journal.steps.find((record) => record.status === 'running') ??
+        (current?.status === 'failed' ? current : undefined) ??
+        journal.steps.find((record) => record.status === 'pending');
+      if (failed && (failed.status === 'running' || failed.status === 'pending')) failed.status = 'failed';
     }
     if (failed && !failed.error) failed.error = message;
   } finally {
     if (bracketOpen) {
-      await closeBracket().catch((error: unknown) => {
-        journal.message = `${journal.message ? journal.message + '; ' : ''}${mask(getErrorMessage(error))}`;
-        failed ??= journal.steps.find((record) => record.inBracket);
-      });
+      const restart = await closeBracket();
+      if (restart?.status === 'failed') failed ??= restart;
+    }
+    for (const record of journal.steps) {
+      if (record.status !== 'pending') continue;
+      record.status = 'not-run';
+      record.summary ??= `not run: ${failed ? `${failed.id} failed` : 'the window stopped'}`;
     }
     const deferred = journal.steps.filter((record) => record.status === 'deferred');
     journal.status = options.cancel?.aborted ? 'cancelled' : failed ? 'failed' : deferred.length ? 'deferred' : 'succeeded';

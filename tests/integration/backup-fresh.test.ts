@@ -18,20 +18,19 @@ afterAll(async () => {
   await sandbox?.stop();
 });
 
-/** Holds an ACCESS EXCLUSIVE lock on vendor_equipment for `seconds` (pg_dump must wait for it). */
-async function holdLock(seconds: number): Promise<{ done: Promise<void> }> {
-  const done = sandbox
-    .psql(`BEGIN; LOCK TABLE vendor_equipment IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(${seconds}); COMMIT;`, 'ner11_db')
-    .then(() => undefined);
-  for (let i = 0; i < 100; i++) {
-    const held = await sandbox.psql(
-      "select count(*) from pg_locks l join pg_class c on c.oid = l.relation where c.relname = 'vendor_equipment' and l.mode = 'AccessExclusiveLock' and l.granted",
-      'ner11_db',
-    );
-    if (held === '1') return { done };
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('the lock was never taken');
+/** Holds an ACCESS EXCLUSIVE lock on vendor_equipment (pg_dump must wait for it) until released. */
+async function holdLock(): Promise<{ release(): Promise<void> }> {
+  const holder = sandbox
+    .psql('BEGIN; LOCK TABLE vendor_equipment IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(120) /* mw-hold-lock */; COMMIT;', 'ner11_db')
+    .catch(() => 'terminated');
+  const release = async () => {
+    await sandbox.psql("select pg_terminate_backend(pid) from pg_stat_activity where query like '%/* mw-hold-lock */%' and pid <> pg_backend_pid()");
+    await holder;
+  };
+  const lockedQuery =
+    "select count(*) from pg_locks l join pg_class c on c.oid = l.relation where c.relname = 'vendor_equipment' and l.mode = 'AccessExclusiveLock' and l.granted";
+  await expect.poll(() => sandbox.psql(lockedQuery, 'ner11_db'), { timeout: 10_000 }).toBe('1');
+  return { release };
 }
 
 describe('backup.fresh', () => {
@@ -85,25 +84,30 @@ describe('backup.fresh', () => {
 
   it('gives up on a lock it cannot get within lock-timeout and removes the partial dump', async () => {
     const dir = caseDir(sandbox);
-    const lock = await holdLock(3);
-    const facts = {};
-    await expect(runner.run(backupFresh, { backups: { dir } }, facts)).rejects.toThrow(/exit code 10\).*\n.*Query was: LOCK TABLE public\.vendor_equipment/);
-    expect(readdirSync(dir)).toEqual([]);
-    expect(facts).toEqual({});
-    await lock.done;
+    const lock = await holdLock();
+    try {
+      const facts = {};
+      await expect(runner.run(backupFresh, { backups: { dir } }, facts)).rejects.toThrow(/exit code 10\).*\n.*Query was: LOCK TABLE public\.vendor_equipment/);
+      expect(readdirSync(dir)).toEqual([]);
+      expect(facts).toEqual({});
+    } finally {
+      await lock.release();
+    }
   });
 
   it('removes the partial dump when the step is cancelled mid-dump', async () => {
     const dir = caseDir(sandbox);
-    const lock = await holdLock(3);
-    const controller = new AbortController();
-    const run = runner.run(backupFresh, { backups: { dir }, database: { 'lock-timeout': '60s' } }, {}, controller.signal);
-    for (let i = 0; i < 100 && readdirSync(dir).length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(readdirSync(dir)[0]).toMatch(/_window\.dump\.partial$/);
-    controller.abort();
-    await expect(run).rejects.toThrow(/timed out/);
-    expect(readdirSync(dir)).toEqual([]);
-    await lock.done;
+    const lock = await holdLock();
+    try {
+      const controller = new AbortController();
+      const run = runner.run(backupFresh, { backups: { dir }, database: { 'lock-timeout': '60s' } }, {}, controller.signal);
+      await expect.poll(() => readdirSync(dir), { timeout: 20_000 }).toEqual([expect.stringMatching(/_window\.dump\.partial$/)]);
+      controller.abort();
+      await expect(run).rejects.toThrow(/timed out/);
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      await lock.release();
+    }
   });
 
   it('refuses to start when the dump would fill the backup filesystem past disk.fail-percent', async () => {

@@ -107,7 +107,7 @@ describe.skipIf(!available.ok)(`logs.rotate on a running container's log ${avail
     const archived = gunzipSync(readFileSync(rotation.archivePath)).toString();
     const current = readFileSync(path, 'utf8');
     const report = sequenceReport([...printed(archived), ...printed(current)]);
-    expect(report.max).toBeGreaterThan(1000);
+    expect(report.max).toBeGreaterThan(100);
     expect(report).toEqual({ max: report.max, missing: 0, duplicates: 0, malformed: 0 });
     expect(archived.length).toBe(rotation.archivedBytes);
     // The engine parses the shortened log from its new first line.
@@ -139,7 +139,7 @@ describe.skipIf(!available.ok)(`logs.rotate on a running container's log ${avail
     expect((await compose(['stop', 'worker'])).code).toBe(0);
     const lines = [...copies.flatMap((copy) => printed(readFileSync(copy, 'utf8'))), ...printed(readFileSync(path, 'utf8'))];
     const report = sequenceReport(lines);
-    expect(report.max).toBeGreaterThan(1000);
+    expect(report.max).toBeGreaterThan(100);
     expect(report.missing).toBeGreaterThan(0);
   });
 });

@@ -11,7 +11,11 @@ describe('diffSnapshots', () => {
   const diff = diffSnapshots(baseline, post);
 
   test('database size before and after, and what came back', () => {
-    expect(diff.databaseSize).toEqual({ before: Math.round(4.87 * GiB), after: Math.round(3.42 * GiB), delta: Math.round(3.42 * GiB) - Math.round(4.87 * GiB) });
+    expect(diff.databaseSize).toEqual({
+      before: Math.round(4.87 * GiB),
+      after: Math.round(3.42 * GiB),
+      delta: Math.round(3.42 * GiB) - Math.round(4.87 * GiB),
+    });
     expect(diff.reclaimedBytes).toBe(Math.round(4.87 * GiB) - Math.round(3.42 * GiB));
   });
 
@@ -50,15 +54,40 @@ describe('integrity verdicts: judged only across the downtime bracket', () => {
     snapshot.database!.integrityCounts = { vendor_equipment: vendor, threat_intelligence: threat };
     return snapshot;
   };
-  const bracket = (before: Record<string, number>, after: Record<string, number>): BracketRecord => ({ countsBefore: before, countsAfter: after, countsEqual: JSON.stringify(before) === JSON.stringify(after) });
+  const bracket = (before: Record<string, number>, after: Record<string, number>): BracketRecord => ({
+    countsBefore: before,
+    countsAfter: after,
+    countsEqual: JSON.stringify(before) === JSON.stringify(after),
+  });
 
   test.each<[string, ReturnType<typeof counts>, ReturnType<typeof counts>, BracketRecord | undefined, IntegrityVerdict, IntegrityVerdict]>([
     ['no bracket, same counts', counts(10, 20), counts(10, 20), undefined, 'equal', 'equal'],
     ['no bracket, the app wrote rows', counts(10, 20), counts(10, 25), undefined, 'equal', 'changed'],
     ['no bracket, a table disappeared', counts(10, 20), counts(null, 20), undefined, 'missing', 'equal'],
-    ['bracket equal, the app wrote outside it', counts(10, 20), counts(12, 25), bracket({ vendor_equipment: 11, threat_intelligence: 22 }, { vendor_equipment: 11, threat_intelligence: 22 }), 'equal', 'equal'],
-    ['bracket lost a row', counts(10, 20), counts(10, 20), bracket({ vendor_equipment: 11, threat_intelligence: 22 }, { vendor_equipment: 10, threat_intelligence: 22 }), 'mismatch', 'equal'],
-    ['bracket lost a table (-1)', counts(10, 20), counts(null, 20), bracket({ vendor_equipment: 11, threat_intelligence: 22 }, { vendor_equipment: -1, threat_intelligence: 22 }), 'missing', 'equal'],
+    [
+      'bracket equal, the app wrote outside it',
+      counts(10, 20),
+      counts(12, 25),
+      bracket({ vendor_equipment: 11, threat_intelligence: 22 }, { vendor_equipment: 11, threat_intelligence: 22 }),
+      'equal',
+      'equal',
+    ],
+    [
+      'bracket lost a row',
+      counts(10, 20),
+      counts(10, 20),
+      bracket({ vendor_equipment: 11, threat_intelligence: 22 }, { vendor_equipment: 10, threat_intelligence: 22 }),
+      'mismatch',
+      'equal',
+    ],
+    [
+      'bracket lost a table (-1)',
+      counts(10, 20),
+      counts(null, 20),
+      bracket({ vendor_equipment: 11, threat_intelligence: 22 }, { vendor_equipment: -1, threat_intelligence: 22 }),
+      'missing',
+      'equal',
+    ],
   ])('%s', (_name, before, after, bracketRecord, vendor, threat) => {
     const diff = diffSnapshots(before, after, bracketRecord);
     expect(diff.judgedInBracket).toBe(bracketRecord !== undefined);

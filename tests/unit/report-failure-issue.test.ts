@@ -53,7 +53,12 @@ class FakeGitHub {
     if (request.method === 'GET' && url.pathname === base) {
       const labels = url.searchParams.get('labels')?.split(',') ?? [];
       const state = url.searchParams.get('state') ?? 'open';
-      return [200, this.issues.filter((issue) => (state === 'all' || issue.state === state) && labels.every((label) => issue.labels.some((entry) => entry.name === label)))];
+      return [
+        200,
+        this.issues.filter(
+          (issue) => (state === 'all' || issue.state === state) && labels.every((label) => issue.labels.some((entry) => entry.name === label)),
+        ),
+      ];
     }
     if (request.method === 'POST' && url.pathname === base) {
       const issue: Issue = {
@@ -91,7 +96,13 @@ beforeAll(async () => {
 });
 afterAll(() => github.stop());
 
-const options = (runId: string) => ({ token: TOKEN, repository: 'example/ops', apiUrl, runUrl: `https://github.com/example/ops/actions/runs/${runId}`, secrets: ['hunter2-db-password'] });
+const options = (runId: string) => ({
+  token: TOKEN,
+  repository: 'example/ops',
+  apiUrl,
+  runUrl: `https://github.com/example/ops/actions/runs/${runId}`,
+  secrets: ['hunter2-db-password'],
+});
 
 function failed(runId: string) {
   const result = failureResult();
@@ -105,8 +116,23 @@ describe('one issue per host and tier: open, update, close', () => {
     const other = failureResult();
     other.journal.host = 'deploy@db2.example.com:22';
     github.issues.push(
-      { number: 1, title: 'db2 failing', body: `${issueMarker(other)}\nother host`, state: 'open', labels: [{ name: ISSUE_LABEL }], html_url: 'https://github.com/example/ops/issues/1' },
-      { number: 2, title: 'a pull request quoting the marker', body: issueMarker(failureResult()), state: 'open', labels: [{ name: ISSUE_LABEL }], html_url: 'https://github.com/example/ops/pull/2', pull_request: {} },
+      {
+        number: 1,
+        title: 'db2 failing',
+        body: `${issueMarker(other)}\nother host`,
+        state: 'open',
+        labels: [{ name: ISSUE_LABEL }],
+        html_url: 'https://github.com/example/ops/issues/1',
+      },
+      {
+        number: 2,
+        title: 'a pull request quoting the marker',
+        body: issueMarker(failureResult()),
+        state: 'open',
+        labels: [{ name: ISSUE_LABEL }],
+        html_url: 'https://github.com/example/ops/pull/2',
+        pull_request: {},
+      },
     );
     const outcome = await syncFailureIssue(failed('100'), options('100'));
     expect(outcome).toEqual({ action: 'opened', number: 3, url: 'https://github.com/example/ops/issues/3' });
@@ -141,7 +167,10 @@ describe('one issue per host and tier: open, update, close', () => {
     success.journal.runId = '103';
     expect(await syncFailureIssue(success, options('103'))).toMatchObject({ action: 'closed', number: 3 });
     expect(github.issues[2]).toMatchObject({ state: 'closed', state_reason: 'completed' });
-    expect(github.comments.at(-1)).toEqual({ issue: 3, body: '✅ Window `monthly-7311892044` succeeded in [run 103](https://github.com/example/ops/actions/runs/103). Closing.' });
+    expect(github.comments.at(-1)).toEqual({
+      issue: 3,
+      body: '✅ Window `monthly-7311892044` succeeded in [run 103](https://github.com/example/ops/actions/runs/103). Closing.',
+    });
     expect(github.issues[0]!.state).toBe('open');
     expect(await syncFailureIssue(success, options('104'))).toEqual({ action: 'none' });
   });

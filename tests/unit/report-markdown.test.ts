@@ -14,7 +14,10 @@ describe('job summary snapshots (GitHub-flavoured Markdown)', () => {
     ['deferral', deferralResult],
     ['dry-run', dryRunResult],
   ])('%s', async (name, make) => {
-    const markdown = renderSummary(make(), undefined, { artifactName: 'maintenance-db1.example.com-monthly-7311892044-attempt1', runUrl: 'https://github.com/example/ops/actions/runs/7311892044' });
+    const markdown = renderSummary(make(), undefined, {
+      artifactName: 'maintenance-db1.example.com-monthly-7311892044-attempt1',
+      runUrl: 'https://github.com/example/ops/actions/runs/7311892044',
+    });
     await expect(markdown).toMatchFileSnapshot(`./__snapshots__/report-summary-${name}.md`);
   });
 });
@@ -45,7 +48,9 @@ describe('what the on-call engineer needs first', () => {
   test('counts are judged only across the bracket: a difference there is a mismatch, outside it information', () => {
     const judged = failureResult();
     judged.journal.bracket!.countsAfter = { ...judged.journal.bracket!.countsAfter, vendor_equipment: 3_400_111 };
-    expect(renderSummary(judged)).toMatch(/\| `vendor_equipment` \| 3,400,112 \| 3,400,112 \| 3,400,112 → 3,400,111 \| ❌ MISMATCH across the downtime bracket \|/);
+    expect(renderSummary(judged)).toMatch(
+      /\| `vendor_equipment` \| 3,400,112 \| 3,400,112 \| 3,400,112 → 3,400,111 \| ❌ MISMATCH across the downtime bracket \|/,
+    );
 
     const unjudged = deferralResult();
     const markdown = renderSummary(unjudged);
@@ -139,7 +144,10 @@ describe('the 1 MiB job summary limit', () => {
     [300, 'Commands longer than 2,000 characters are cut'],
     [800, 'Commands left out to fit the size limit'],
   ])('the plan of a dry run with %i huge steps stays under the limit, cutting the commands first', (count, note) => {
-    const plan = fixturePlan('quarterly', Array.from({ length: count }, (_, index) => ({ id: `custom.s${index}`, title: `step ${index}`, phase: 'main' as const, commands: ['x'.repeat(5_000)] })));
+    const plan = fixturePlan(
+      'quarterly',
+      Array.from({ length: count }, (_, index) => ({ id: `custom.s${index}`, title: `step ${index}`, phase: 'main' as const, commands: ['x'.repeat(5_000)] })),
+    );
     const markdown = renderPlanMarkdown(plan);
     expect(bytes(markdown)).toBeLessThanOrEqual(SUMMARY_LIMIT_BYTES);
     expect(markdown.split('\n').filter((line) => /^\| \d+ \|/.test(line))).toHaveLength(count);
@@ -154,4 +162,20 @@ test('a database that grew says so instead of claiming reclaimed space', () => {
   const markdown = renderSummary(result);
   expect(markdown).toMatch(/\| Database size \| 4\.87 GiB \| 4\.87 GiB \| \+1\.00 MiB \|/);
   expect(markdown).not.toContain('reclaimed)');
+});
+
+test('a skipped window (only-on said not today) is a short note, not an empty report', () => {
+  const result = successResult();
+  result.result = 'skipped';
+  result.baseline = undefined;
+  result.post = undefined;
+  result.journal.steps = [];
+  result.journal.bracket = undefined;
+  result.journal.message = 'only-on: first-sunday — 2026-11-29 is not the first Sunday of the month';
+  const markdown = renderSummary(result);
+  expect(markdown).toMatch(/^## ⏭️ Monthly maintenance window skipped on deploy@db1\.example\.com:22\n/);
+  expect(markdown).toContain('> only-on: first-sunday — 2026-11-29 is not the first Sunday of the month');
+  expect(markdown).toContain('no downtime');
+  expect(markdown).not.toContain('### Before / after');
+  expect(markdown).not.toContain('### Steps');
 });

@@ -53,7 +53,7 @@ describe('publishReport', () => {
       [Outputs.windowId]: 'monthly-7311892044',
       [Outputs.failedStep]: 'db.reindex',
       [Outputs.reportDir]: report.dir,
-      [Outputs.downtimeSeconds]: '94',
+      [Outputs.downtimeSeconds]: '72',
       [Outputs.dbSizeBefore]: String(Math.round(4.87 * 1024 ** 3)),
       [Outputs.dbSizeAfter]: String(Math.round(3.42 * 1024 ** 3)),
       [Outputs.reclaimedBytes]: String(Math.round(4.87 * 1024 ** 3) - Math.round(3.42 * 1024 ** 3)),
@@ -84,7 +84,10 @@ describe('publishReport', () => {
     const success = await written(successResult(), 'success');
     const recorded = recordingIO();
     await publishReport(success, { io: recorded.io });
-    expect(recorded.annotations.map((annotation) => annotation.title)).toEqual(['Reboot required (db1.example.com, system.package-updates)', 'Certificate for api.example.com expires in 12 days (db1.example.com, tls.expiry)']);
+    expect(recorded.annotations.map((annotation) => annotation.title)).toEqual([
+      'Reboot required (db1.example.com, system.package-updates)',
+      'Certificate for api.example.com expires in 12 days (db1.example.com, tls.expiry)',
+    ]);
     expect(recorded.annotations.map((annotation) => annotation.title).join()).not.toContain('/backups grows');
   });
 
@@ -104,7 +107,11 @@ describe('publishReport', () => {
     const { uploader, uploads } = recordingUploader();
     expect(await publishReport(report, { io: skipped.io, artifact: uploader, env: {} })).toMatchObject({ uploaded: false });
     expect(uploads).toEqual([]);
-    expect(skipped.annotations).toContainEqual({ level: 'notice', title: 'Artifact upload skipped', message: `Not running in GitHub Actions (ACTIONS_RUNTIME_TOKEN is not set): the report stays in ${report.dir}.` });
+    expect(skipped.annotations).toContainEqual({
+      level: 'notice',
+      title: 'Artifact upload skipped',
+      message: `Not running in GitHub Actions (ACTIONS_RUNTIME_TOKEN is not set): the report stays in ${report.dir}.`,
+    });
 
     const failing = recordingIO();
     const broken = recordingUploader(new Error('503 Service Unavailable'));

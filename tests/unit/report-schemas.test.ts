@@ -11,7 +11,11 @@ test.each([
   ['journal', JOURNAL_SCHEMA_VERSION],
   ['snapshot', SNAPSHOT_SCHEMA_VERSION],
 ])('the %s schema is draft-07 and pinned to the version the code writes', (name, version) => {
-  const schema = JSON.parse(readFileSync(new URL(`../../schemas/${name}.schema.json`, import.meta.url), 'utf8')) as { $schema: string; $id: string; properties: { schemaVersion: { const: number } } };
+  const schema = JSON.parse(readFileSync(new URL(`../../schemas/${name}.schema.json`, import.meta.url), 'utf8')) as {
+    $schema: string;
+    $id: string;
+    properties: { schemaVersion: { const: number } };
+  };
   expect(schema.$schema).toBe('http://json-schema.org/draft-07/schema#');
   expect(schema.$id).toContain(`${name}.v${version}.schema.json`);
   expect(schema.properties.schemaVersion.const).toBe(version);
@@ -33,8 +37,16 @@ describe('journal schema', () => {
     ['an unknown window status', (journal) => (journal.status = 'exploded'), '/status must be equal to one of the allowed values'],
     ['a local time without a zone', (journal) => (journal.startedAt = '2026-11-29 02:00:04'), '/startedAt must match pattern'],
     ['a step without its status', (journal) => delete (journal.steps as Record<string, unknown>[])[0]!.status, "/steps/0 must have required property 'status'"],
-    ['an unknown step state', (journal) => ((journal.steps as Record<string, unknown>[])[1]!.status = 'done'), '/steps/1/status must be equal to one of the allowed values'],
-    ['a count that is not an integer', (journal) => ((journal.bracket as { countsAfter: Record<string, number> }).countsAfter.vendor_equipment = 1.5), '/bracket/countsAfter/vendor_equipment must be integer'],
+    [
+      'an unknown step state',
+      (journal) => ((journal.steps as Record<string, unknown>[])[1]!.status = 'done'),
+      '/steps/1/status must be equal to one of the allowed values',
+    ],
+    [
+      'a count that is not an integer',
+      (journal) => ((journal.bracket as { countsAfter: Record<string, number> }).countsAfter.vendor_equipment = 1.5),
+      '/bracket/countsAfter/vendor_equipment must be integer',
+    ],
     ['an unknown top-level key', (journal) => (journal.surprise = true), '/ must NOT have additional properties'],
   ])('rejects %s', (_name, breakIt, message) => {
     const journal = JSON.parse(JSON.stringify(successResult().journal)) as Record<string, unknown>;
@@ -55,7 +67,11 @@ describe('snapshot schema', () => {
     ['a fractional byte count', (snapshot) => (snapshot.database.sizeBytes = 1.5), '/database/sizeBytes must be integer'],
     ['a percentage over 100', (snapshot) => (snapshot.disks[0].usedPercent = 101), '/disks/0/usedPercent must be <= 100'],
     ['zero round trips', (snapshot) => (snapshot.roundTrips = 0), '/roundTrips must be >= 1'],
-    ['an integrity count that is text', (snapshot) => (snapshot.database.integrityCounts.vendor_equipment = '12'), '/database/integrityCounts/vendor_equipment must be integer'],
+    [
+      'an integrity count that is text',
+      (snapshot) => (snapshot.database.integrityCounts.vendor_equipment = '12'),
+      '/database/integrityCounts/vendor_equipment must be integer',
+    ],
     ['a table without sizes', (snapshot) => delete snapshot.database.tables[0].totalBytes, "/database/tables/0 must have required property 'totalBytes'"],
   ])('rejects %s', (_name, breakIt, message) => {
     const snapshot = JSON.parse(JSON.stringify(fixtureSnapshot('post'))) as Record<string, any>;

@@ -12,7 +12,12 @@ import { dryRunResult, failureResult, schemaValidator } from '../support/report-
 const root = mkdtempSync(join(tmpdir(), 'mw-report-write-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-const KEY = ['-----BEGIN OPENSSH PRIVATE KEY-----', 'b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW', 'QyNTUxOQAAACBfakeFakeFakeFakeFakeFakeFakeFakeFakeFakeFakeFakeAAAA', '-----END OPENSSH PRIVATE KEY-----'].join('\n');
+const KEY = [
+  '-----BEGIN OPENSSH PRIVATE KEY-----',
+  'b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW',
+  'QyNTUxOQAAACBfakeFakeFakeFakeFakeFakeFakeFakeFakeFakeFakeFakeAAAA',
+  '-----END OPENSSH PRIVATE KEY-----',
+].join('\n');
 const PASSWORD = `pw_<Tr0ub4dor>|"&'*x`;
 const TOKEN = 'ghp_FAKEfakeFAKEfakeFAKEfakeFAKEfake1234';
 const SECRETS = [KEY, PASSWORD, TOKEN];
@@ -45,7 +50,14 @@ describe('writeReport', () => {
     expect(readdirSync(dir).sort()).toEqual(Object.values(ReportFiles).sort());
     expect(report.files.map((file) => file.slice(dir.length + 1)).sort()).toEqual(Object.values(ReportFiles).sort());
 
-    const forms = new Set([...secretForms(SECRETS), PASSWORD, escapeHtml(PASSWORD), markdownText(PASSWORD), JSON.stringify(PASSWORD).slice(1, -1), ...KEY.split('\n').filter((line) => line.length >= 16)]);
+    const forms = new Set([
+      ...secretForms(SECRETS),
+      PASSWORD,
+      escapeHtml(PASSWORD),
+      markdownText(PASSWORD),
+      JSON.stringify(PASSWORD).slice(1, -1),
+      ...KEY.split('\n').filter((line) => line.length >= 16),
+    ]);
     for (const file of report.files) {
       const content = readFileSync(file, 'utf8');
       for (const form of forms) expect(content.includes(form), `${file} contains ${JSON.stringify(form)}`).toBe(false);
@@ -66,7 +78,10 @@ describe('writeReport', () => {
     expect(schemaValidator('snapshot')(read(ReportFiles.post))).toEqual([]);
     const plan = read(ReportFiles.plan) as { steps: { id: string; commands: string[]; inBracket: boolean }[]; deadline: string };
     expect(plan.steps.map((step) => step.id)).toEqual(result.plan.steps.map((entry) => entry.step.id));
-    expect(plan.steps.find((step) => step.id === 'db.vacuum-full')).toMatchObject({ inBracket: true, commands: ['SET lock_timeout = 5000; VACUUM FULL public.threat_intelligence'] });
+    expect(plan.steps.find((step) => step.id === 'db.vacuum-full')).toMatchObject({
+      inBracket: true,
+      commands: ['SET lock_timeout = 5000; VACUUM FULL public.threat_intelligence'],
+    });
     expect(plan.deadline).toBe('2026-11-29T04:45:04.000Z');
     expect(readFileSync(join(dir, ReportFiles.markdown), 'utf8')).toContain('### What to do next');
     expect(readFileSync(join(dir, ReportFiles.html), 'utf8')).toMatch(/^<!doctype html>/);

@@ -9,7 +9,7 @@ import { connectionArgs, TOOL_ENV } from './postgres-tools.js';
 /** A new dump is assumed to be this much bigger than the previous one, at most, when checking free space. */
 const GROWTH_HEADROOM = 1.25;
 
-export function freshBackupName(config: MaintenanceConfig, now: Date): string {
+function freshBackupName(config: MaintenanceConfig, now: Date): string {
   return `${config.database.name.replace(/[^A-Za-z0-9_.-]/g, '_')}_${utcStamp(now)}_window.dump`;
 }
 
@@ -29,7 +29,7 @@ function dumpCommand(config: MaintenanceConfig, file: string): string {
  * Dumps to <name>.partial, checks it is readable, writes the sha256sum sidecar, renames both into place and
  * re-hashes. Any failure (or a kill) removes what was written: no half backup ever carries the final name.
  */
-export function freshBackupScript(config: MaintenanceConfig, name: string): string {
+function freshBackupScript(config: MaintenanceConfig, name: string): string {
   const dir = config.backups.dir;
   return `
 set -u

@@ -51,14 +51,14 @@ export interface ProbeRequest {
 }
 
 /** Not backups: sha256 sidecars and the temp names backup.fresh writes before renaming. */
-export const NOT_A_BACKUP = ['*.sha256', '*.partial', '*.tmp'];
+const NOT_A_BACKUP = ['*.sha256', '*.partial', '*.tmp'];
 
 /**
  * One POSIX-sh script (one round trip) that finds the newest backup by mtime, checks its integrity and
  * checksum, measures free disk, and prints one JSON object. It always exits 0 once it has printed: every
  * finding is in the JSON, none is lost to `set -e`.
  */
-export function backupProbeScript(request: ProbeRequest): string {
+function backupProbeScript(request: ProbeRequest): string {
   const disks = [request.dir, ...(request.diskPaths ?? [])].map(quote).join(' ');
   return `
 set -u

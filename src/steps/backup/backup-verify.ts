@@ -17,7 +17,7 @@ export interface CountComparison {
   difference?: number;
 }
 
-export function compareCounts(tables: string[], restored: TableCounts, live: TableCounts): CountComparison[] {
+function compareCounts(tables: string[], restored: TableCounts, live: TableCounts): CountComparison[] {
   return tables.map((table) => {
     const backup = restored.counts[table];
     const current = live.counts[table];

@@ -23,7 +23,7 @@ export interface RestoreOptions {
  * Restores a backup file into an existing, empty database. Exits non-zero when any statement failed or the
  * file could not be read to its end (gzip's status is kept: sh has no pipefail).
  */
-export function restoreScript(config: MaintenanceConfig, path: string, format: BackupFormat, database: string, options: RestoreOptions): string {
+function restoreScript(config: MaintenanceConfig, path: string, format: BackupFormat, database: string, options: RestoreOptions): string {
   const connection = connectionArgs(config);
   if (format === 'custom') {
     const owners = options.keepOwners ? [] : ['--no-owner'];

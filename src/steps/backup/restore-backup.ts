@@ -3,7 +3,7 @@ import { quoteIdent } from '../../database/sql.js';
 import { getErrorMessage } from '../../errors.js';
 import { MINUTES, type BackupRecord, type StepContext, type StepFactory, type StepOutcome } from '../step.js';
 import { probeBackups } from './backup-probe.js';
-import { countTables, countTablesIn, createDatabase, dropDatabase, nameWithSuffix, utcStamp } from './database-admin.js';
+import { countTables, countTablesIn, createDatabase, dropDatabase, nameWithSuffix, utcStamp, type TableCounts } from './database-admin.js';
 import { restoreCommandSummary, runRestore } from './postgres-tools.js';
 
 /** Databases to hold the admin session: renaming a database needs a session outside it. */
@@ -154,6 +154,25 @@ async function swapFailed(
   };
 }
 
+/** Restores the backup into a new database shaped like the live one and checks its integrity tables. */
+async function restoreCopy(ctx: StepContext, admin: Database, backup: BackupRecord, restored: string): Promise<{ restoreMs: number; counts: TableCounts }> {
+  const tables = ctx.config.database.integrityTables;
+  await createDatabase(admin, restored, { like: ctx.config.database.name, sameOwner: true });
+  const restoreMs = await runRestore(ctx, backup.path, backup.format, restored, { keepOwners: true, jobs: 2 });
+  const counts = await countTablesIn(admin, ctx.target, restored, tables);
+  if (counts.missing.length > 0) throw new Error(`the restored copy lacks integrity table(s) ${counts.missing.join(', ')}`);
+  return { restoreMs, counts };
+}
+
+function refused(dbName: string, problem: string, action: string, details?: unknown): StepOutcome {
+  return {
+    status: 'failed',
+    summary: `refusing to roll back ${dbName}: ${problem}`,
+    details,
+    findings: [{ severity: 'critical', title: 'No usable rollback point for this window', evidence: problem, action }],
+  };
+}
+
 /**
  * Restores this window's own backup (never "the newest file in the directory", which may predate writes this
  * window must keep) into <db>_restore_<stamp>, checks it, then swaps it in by renaming. The database as it was
@@ -163,27 +182,14 @@ export async function restoreWindowBackup(ctx: StepContext): Promise<StepOutcome
   const backup = ctx.facts.backup;
   const dbName = ctx.config.database.name;
   if (!backup) {
-    return {
-      status: 'failed',
-      summary: `refusing to roll back ${dbName}: this window recorded no backup of its own (backup.fresh or backup.verify did not succeed)`,
-      findings: [
-        {
-          severity: 'critical',
-          title: 'No rollback point for this window',
-          evidence: 'ctx.facts.backup is empty',
-          action: 'Restoring "the latest backup" from the directory could lose every write made since it was taken; decide by hand which backup to restore.',
-        },
-      ],
-    };
+    return refused(
+      dbName,
+      'this window recorded no backup of its own (backup.fresh or backup.verify did not succeed)',
+      'Restoring "the latest backup" from the directory could lose every write made since it was taken; decide by hand which backup to restore.',
+    );
   }
   const problem = await checkBackupFile(ctx, backup);
-  if (problem)
-    return {
-      status: 'failed',
-      summary: `refusing to roll back ${dbName}: ${problem}`,
-      details: { backup },
-      findings: [{ severity: 'critical', title: 'Rollback point unusable', evidence: problem }],
-    };
+  if (problem) return refused(dbName, problem, 'Find out what changed the backup file; restore by hand from a backup you trust.', { backup });
 
   const stamp = utcStamp(ctx.now());
   const restored = nameWithSuffix(dbName, `_restore_${stamp}`);
@@ -196,24 +202,21 @@ export async function restoreWindowBackup(ctx: StepContext): Promise<StepOutcome
     if (clashes.length > 0) throw new Error(`database ${clashes.map((row) => row.datname).join(', ')} already exists; not overwriting it`);
     const before = await countTables(live, tables);
 
-    let restoreMs: number;
-    let restoredCounts;
+    let copy: { restoreMs: number; counts: TableCounts };
     try {
-      await createDatabase(admin, restored, { like: dbName, sameOwner: true });
-      restoreMs = await runRestore(ctx, backup.path, backup.format, restored, { keepOwners: true, jobs: 2 });
-      restoredCounts = await countTablesIn(admin, ctx.target, restored, tables);
-      if (restoredCounts.missing.length > 0) throw new Error(`the restored copy lacks integrity table(s) ${restoredCounts.missing.join(', ')}`);
+      copy = await restoreCopy(ctx, admin, backup, restored);
     } catch (error) {
       await dropDatabase(admin, restored).catch((dropError: unknown) => ctx.log.error(`could not drop ${restored}: ${getErrorMessage(dropError)}`));
+      const message = getErrorMessage(error);
       return {
         status: 'failed',
-        summary: `rollback of ${dbName} failed before the swap; ${dbName} is untouched: ${getErrorMessage(error)}`,
+        summary: `rollback of ${dbName} failed before the swap; ${dbName} is untouched: ${message}`,
         details: { backup, restoredDatabase: restored },
         findings: [
           {
             severity: 'critical',
             title: 'Rollback could not restore the backup',
-            evidence: getErrorMessage(error),
+            evidence: message,
             action: `${dbName} is as the window left it; restore by hand.`,
           },
         ],
@@ -227,18 +230,18 @@ export async function restoreWindowBackup(ctx: StepContext): Promise<StepOutcome
       return await swapFailed(ctx, admin, { restored, keep, backup, error });
     }
     const after = await countTables(await reconnect(ctx), tables);
-    const mismatched = tables.filter((table) => after.counts[table] !== restoredCounts.counts[table]);
     const counts = tables.map((table) => ({
       table,
       beforeRollback: before.counts[table],
-      backup: restoredCounts.counts[table],
+      backup: copy.counts.counts[table],
       afterRollback: after.counts[table],
     }));
+    const mismatched = counts.filter((entry) => entry.afterRollback !== entry.backup).map((entry) => entry.table);
     return {
       status: mismatched.length > 0 ? 'warning' : 'succeeded',
       summary: `${dbName} restored from ${backup.path} (${backup.kind} backup of ${backup.createdAt}); the database as it was is kept as ${keep} for forensics: drop it when no longer needed`,
       metrics: {
-        restoreMs,
+        restoreMs: copy.restoreMs,
         ...Object.fromEntries(counts.filter((entry) => entry.afterRollback !== undefined).map((entry) => [`rows ${entry.table}`, entry.afterRollback!])),
       },
       details: { backup, keptDatabase: keep, counts },

@@ -113,16 +113,21 @@ async function run(ctx: StepContext): Promise<StepOutcome> {
     );
   }
 
-  const rollbackPossible = backupVerified || ctx.facts.backup?.kind === 'fresh';
+  // A backup older than max-age is no rollback point: restoring it would lose more writes than the operator accepts.
+  const newestAgeMs = probe?.file ? (probe.now - probe.file.mtime) * 1000 : undefined;
+  const usableBackup = backupVerified && newestAgeMs !== undefined && newestAgeMs <= config.backups.maxAgeMs;
+  const rollbackPossible = usableBackup || ctx.facts.backup?.kind === 'fresh';
   checks.add(
     'rollback possible',
     rollbackPossible,
     'critical',
-    rollbackPossible ? `rollback point: ${ctx.facts.backup?.path ?? probe?.file?.path}` : 'no verified backup: a rollback would have nothing to restore',
+    rollbackPossible
+      ? `rollback point: ${ctx.facts.backup?.path ?? probe?.file?.path}`
+      : 'no intact backup within backups.max-age: a rollback would have nothing good to restore',
   );
 
   const facts: Parameters<StepContext['saveFacts']>[0] = {};
-  if (backupVerified && probe?.file && !ctx.facts.backup) facts.backup = backupRecord(probe.file, 'verified');
+  if (usableBackup && probe?.file && !ctx.facts.backup) facts.backup = backupRecord(probe.file, 'verified');
   if (counts && counts.missing.length === 0) facts.baselineCounts = counts.counts;
   if (response?.p50 !== undefined && ctx.facts.baselineResponseMs === undefined) facts.baselineResponseMs = response.p50;
   if (Object.keys(facts).length > 0) await ctx.saveFacts(facts);
@@ -134,7 +139,6 @@ async function run(ctx: StepContext): Promise<StepOutcome> {
       : result === 'warning'
         ? `ready, with warnings: ${checks.describeFailed('warning')}`
         : `ready: ${checks.checks.filter((check) => check.severity !== 'info').length} checks passed, backup ${probe?.file?.path}`;
-  const newestAgeMs = probe?.file ? (probe.now - probe.file.mtime) * 1000 : undefined;
   return {
     status: result,
     summary,

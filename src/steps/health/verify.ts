@@ -14,12 +14,7 @@ export interface CountChange {
   state: 'equal' | 'changed' | 'missing' | 'no baseline';
 }
 
-export function compareWithBaseline(
-  tables: string[],
-  baseline: Record<string, number> | undefined,
-  post: Record<string, number>,
-  missing: string[],
-): CountChange[] {
+function compareWithBaseline(tables: string[], baseline: Record<string, number> | undefined, post: Record<string, number>, missing: string[]): CountChange[] {
   return tables.map((table) => {
     if (missing.includes(table)) return { table, baseline: baseline?.[table], state: 'missing' };
     const before = baseline?.[table];
@@ -52,7 +47,8 @@ async function countCheck(checks: CheckList, ctx: StepContext): Promise<CountCha
   return changes;
 }
 
-function responseCheck(checks: CheckList, response: ResponseTimes, baselineMs: number | undefined): void {
+/** Judges sampled response times against the preflight baseline (p50), adding one check. */
+export function responseCheck(checks: CheckList, response: ResponseTimes, baselineMs: number | undefined): void {
   if (response.ok === 0) {
     checks.add('response time', false, 'critical', `${response.url}: none of ${response.samples} requests answered 2xx (${response.errors.join(', ')})`);
     return;
