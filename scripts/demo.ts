@@ -12,7 +12,8 @@ ensureSystemPackages();
 console.log('starting a throwaway host: OpenSSH server, PostgreSQL 15 with a bloated ner11_db, backups, logs, a small app…');
 const sandbox = await startSandbox();
 try {
-  const { env, dir } = actionEnv(sandbox, { tier });
+  // Package updates would upgrade this very machine, which is also the demo's "host": never in a demo.
+  const { env, dir } = actionEnv(sandbox, { tier, 'skip-steps': 'system.package-updates' });
   console.log(`running the ${tier} window through ${path.relative(process.cwd(), entry)} against ${sandbox.ssh.username}@127.0.0.1:${sandbox.ssh.port}\n`);
   const run = spawnSync(process.execPath, [entry], { env, stdio: 'inherit' });
   const kept = path.resolve('maintenance-report');

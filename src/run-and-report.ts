@@ -1,4 +1,5 @@
 import { artifactName, publishReport, type ArtifactUploader, type PublishIO } from './report/publish.js';
+import type { Snapshot } from './report/snapshot-types.js';
 import { writeReport, type WrittenReport } from './report/write-report.js';
 import { loadConfig } from './settings/load-config.js';
 import { secretsOf, type Settings } from './settings/settings.js';
@@ -29,7 +30,11 @@ export async function runAndReport(options: RunAndReportOptions): Promise<Writte
   const config = loadConfig(resolveWorkspacePath(settings.configPath), { required: settings.configPathExplicit });
   const result = await executeWindow({ settings, config, io, cancel: options.cancel, onLock: options.onLock, onBracket: options.onBracket });
   const reportDir = resolveWorkspacePath(settings.reportDir);
-  const report = await writeReport(result, reportDir, secretsOf(settings), { artifactName: artifactName(result), runUrl: runUrl(settings) });
+  const report = await writeReport(result, reportDir, secretsOf(settings), {
+    artifactName: artifactName(result),
+    runUrl: runUrl(settings),
+    history: result.history as Snapshot[] | undefined,
+  });
   await publishReport(report, { io: options.publish, artifact: options.artifact });
   io.info(`report written to ${reportDir}`);
   return report;

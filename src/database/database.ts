@@ -56,6 +56,11 @@ export class Database {
   /** One session for statements that must share it (SET, VACUUM outside a transaction, progress by pid). */
   async withSession<T>(work: (session: Session) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    // The pool listens for errors only on idle clients: a connection lost while checked out would otherwise be an
+    // uncaught 'error' event, which ends the whole process (and leaves the journal 'running').
+    let lost = false;
+    const onError = () => void (lost = true);
+    client.on('error', onError);
     let broken = false;
     try {
       return await work(new Session(client));
@@ -63,7 +68,8 @@ export class Database {
       broken = isConnectionError(error);
       throw error;
     } finally {
-      client.release(broken);
+      client.removeListener('error', onError);
+      client.release(broken || lost);
     }
   }
 

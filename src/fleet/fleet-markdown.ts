@@ -86,8 +86,9 @@ function hostTable(fleet: FleetResult): string {
     ];
   });
   const downtime = fleet.hosts.reduce((sum, run) => sum + (run.result?.journal.bracket?.downtimeSeconds ?? 0), 0);
-  const reclaimed = fleet.hosts.reduce((sum, run) => sum + Math.max(0, run.report?.diff.reclaimedBytes ?? 0), 0);
-  rows.push(['**All**', '', '', '', downtime ? formatDuration(downtime * 1000) : '—', reclaimed ? formatBytes(reclaimed) : '—', '']);
+  const measured = fleet.hosts.map((run) => run.report?.diff.reclaimedBytes).filter((bytes): bytes is number => bytes !== undefined);
+  const reclaimed = measured.length ? formatBytes(measured.reduce((sum, bytes) => sum + bytes, 0)) : '—';
+  rows.push(['**All**', '', '', '', downtime ? formatDuration(downtime * 1000) : '—', reclaimed, '']);
   return table(['Host', 'Address', 'Result', 'Took', 'Downtime', 'Reclaimed', 'Failed step'], rows, ['l', 'l', 'l', 'r', 'r', 'r', 'l']);
 }
 

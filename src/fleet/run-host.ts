@@ -23,7 +23,7 @@ export interface HostRun {
   /** Why a host was not started. */
   notStarted?: 'error budget' | 'cancelled';
   startedAt?: string;
-  /** Wall time of this host in this run (connect to report). */
+  /** Wall time of this host in this run, from its start to its report written. */
   durationMs?: number;
   /** The host's window, secrets masked. */
   result?: WindowResult;
@@ -96,12 +96,12 @@ export async function runHost(context: HostRunContext, host: FleetHost): Promise
   } finally {
     await target.close();
   }
-  const durationMs = context.now().getTime() - startedAt.getTime();
+  const finished = (run: Pick<HostRun, 'result' | 'report'>): HostRun => ({ host, status, startedAt: startedAt.toISOString(), durationMs: context.now().getTime() - startedAt.getTime(), ...run });
   try {
     const report = await writeReport(result, settings.reportDir, secrets, { artifactName: context.artifactName, runUrl: context.runUrl });
-    return { host, status, startedAt: startedAt.toISOString(), durationMs, result: report.result, report };
+    return finished({ result: report.result, report });
   } catch (error) {
     io.warn(`writing the report to ${settings.reportDir} failed: ${getErrorMessage(error)}`);
-    return { host, status, startedAt: startedAt.toISOString(), durationMs, result: maskValue(result, secretForms(secrets)) };
+    return finished({ result: maskValue(result, secretForms(secrets)) });
   }
 }

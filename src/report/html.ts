@@ -342,9 +342,11 @@ function hostFacts(snapshot: Snapshot | undefined): string {
 }
 
 function charts(result: WindowResult, diff: SnapshotDiff, history: Snapshot[]): string {
-  const parts = [
-    `<section><h2>Timeline</h2><div class="legend"><span><i style="background:var(--ok)"></i>succeeded</span><span><i style="background:var(--warn)"></i>warning</span><span><i style="background:var(--bad)"></i>failed</span><span><i style="background:var(--muted)"></i>skipped</span><span><i style="background:var(--bad);opacity:.25"></i>downtime</span><span><i style="background:var(--defer)"></i>deadline</span></div>${timelineChart(result.journal)}</section>`,
-  ];
+  const parts: string[] = [];
+  if (result.journal.steps.length > 0)
+    parts.push(
+      `<section><h2>Timeline</h2><div class="legend"><span><i style="background:var(--ok)"></i>succeeded</span><span><i style="background:var(--warn)"></i>warning</span><span><i style="background:var(--bad)"></i>failed</span><span><i style="background:var(--muted)"></i>skipped</span><span><i style="background:var(--bad);opacity:.25"></i>downtime</span><span><i style="background:var(--defer)"></i>deadline</span></div>${timelineChart(result.journal)}</section>`,
+    );
   const pairs = diff.tables
     .map((row) => ({ name: row.table, before: row.size.before, after: row.size.after }))
     .sort((a, b) => Math.max(b.before ?? 0, b.after ?? 0) - Math.max(a.before ?? 0, a.after ?? 0))

@@ -152,6 +152,11 @@ export const configSchema = {
       additionalProperties: false,
       properties: { 'rto-target': duration, 'rpo-target': duration },
     },
+    security: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { 'password-expiry-required': { type: 'boolean' } },
+    },
     capacity: {
       type: 'object',
       additionalProperties: false,

@@ -114,6 +114,10 @@ export interface MaintenanceConfig {
     rtoTargetMs: number;
     rpoTargetMs: number;
   };
+  security: {
+    /** security.audit flags login roles without a password expiry (VALID UNTIL). */
+    passwordExpiryRequired: boolean;
+  };
   capacity: {
     /** capacity.review warns when a mount is forecast to fill within this many days. */
     warnDays: number;

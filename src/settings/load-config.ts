@@ -233,6 +233,7 @@ function buildConfig(raw: Raw, source: string, lineAt: (path: (string | number)[
       rtoTargetMs: duration(['dr', 'rto-target'], '1h', 1000, 7 * 86_400_000),
       rpoTargetMs: duration(['dr', 'rpo-target'], '24h', 60_000, 30 * 86_400_000),
     },
+    security: { passwordExpiryRequired: (section(raw, 'security')['password-expiry-required'] as boolean | undefined) ?? false },
     capacity: { warnDays: (section(raw, 'capacity')['warn-days'] as number | undefined) ?? 90 },
     perf: {
       regressionPercent: (section(raw, 'perf')['regression-percent'] as number | undefined) ?? 20,

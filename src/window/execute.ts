@@ -9,6 +9,7 @@ import type { MaintenanceConfig } from '../settings/config.js';
 import type { Settings } from '../settings/settings.js';
 import type { Journal } from './journal.js';
 import type { WindowResult } from './result.js';
+import { loadHistory } from '../report/snapshot.js';
 import { rollbackFailedStep } from './rollback.js';
 import { runWindow } from './runner.js';
 import type { RunnerIO } from './runner-io.js';
@@ -92,7 +93,7 @@ export async function executeWindow(options: ExecuteOptions): Promise<WindowResu
       return { result: 'planned', plan, journal: plannedJournal(plan, settings, now(), 'planned', 'dry run: nothing was changed'), warnings: plan.warnings };
     }
     if (!target) throw new Error('no target host');
-    return await runWindow({
+    const result = await runWindow({
       target,
       config,
       settings,
@@ -104,6 +105,9 @@ export async function executeWindow(options: ExecuteOptions): Promise<WindowResu
       onBracket: options.onBracket,
       rollback: rollbackFailedStep,
     });
+    // Earlier windows' snapshots, for the report's trend charts; a report without them is still a report.
+    result.history = await loadHistory(target, config.stateDir).catch(() => undefined);
+    return result;
   } catch (error) {
     // Could not connect, lock held, journal unreadable: nothing ran; the report still says why.
     const message = `the ${plan.tier} window on ${plan.host} did not start: ${getErrorMessage(error)}`;

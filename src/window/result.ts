@@ -9,6 +9,8 @@ export interface WindowResult {
   /** Host facts and database facts before and after (see src/report/snapshot-types.ts). */
   baseline?: unknown;
   post?: unknown;
+  /** Snapshots of earlier windows on this host, for trend charts. */
+  history?: unknown[];
   /** One line that says why the window failed, with host and step. */
   failureMessage?: string;
   warnings: string[];

@@ -35,6 +35,8 @@ export interface RunWindowOptions {
 }
 
 const LOCK_MARGIN_S = 600;
+/** Before a retry: a restarting PostgreSQL or a flapping link gets time to come back (times the attempt number). */
+const RETRY_DELAY_MS = 5000;
 
 function stepRecord(entry: PlannedStep): StepRecord {
   const { step } = entry;
@@ -226,7 +228,14 @@ export async function runWindow(options: RunWindowOptions): Promise<WindowResult
         outcome = undefined;
         await resources.resetDatabase();
       }
-      if (attempt < attempts) io.warn(`${step.id} attempt ${attempt} failed (${mask(lastError ?? '')}); retrying`);
+      if (attempt < attempts) {
+        const delayMs = RETRY_DELAY_MS * attempt;
+        io.warn(`${step.id} attempt ${attempt} failed (${mask(lastError ?? '')}); retrying in ${formatDuration(delayMs)}`);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delayMs);
+          options.cancel?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+        });
+      }
     }
     record.endedAt = now().toISOString();
     record.durationMs = Date.now() - started;
@@ -270,6 +279,7 @@ export async function runWindow(options: RunWindowOptions): Promise<WindowResult
         }
       }
       failed = journal.steps.find((record) => record.interrupted && !record.idempotent) ?? journal.steps.find((record) => record.status === 'pending');
+      if (failed) failed.error = decision.blocked;
       throw new Error(decision.blocked);
     }
     for (let index = 0; index < plan.steps.length; index++) {

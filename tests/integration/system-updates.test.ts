@@ -44,7 +44,13 @@ describe.skipIf(!isApt)('system.security-check and system.package-updates on thi
   let harness: StepHarness;
   let stubDir: string;
   let security: string[];
-  const calls = () => (existsSync(join(stubDir, 'calls')) ? readFileSync(join(stubDir, 'calls'), 'utf8').split('\n').filter(Boolean).map((line) => line.split('\t')) : []);
+  const calls = () =>
+    existsSync(join(stubDir, 'calls'))
+      ? readFileSync(join(stubDir, 'calls'), 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => line.split('\t'))
+      : [];
   /**
    * The one fake of these tests: the CI machine must not be upgraded, so package-updates runs with an
    * `apt-get` first on PATH that records its arguments (and DEBIAN_FRONTEND) and changes nothing. Asked for a
@@ -82,7 +88,7 @@ exit 0
     await sandbox?.stop();
   });
 
-  it('security-check counts this machine\'s pending updates, security ones apart, from the real apt-get', { timeout: 180_000 }, async () => {
+  it("security-check counts this machine's pending updates, security ones apart, from the real apt-get", { timeout: 180_000 }, async () => {
     const outcome = await harness.run(systemSecurityCheck(harness.config));
     expect(outcome.metrics!.securityUpdates).toBe(security.length);
     expect(outcome.metrics!.pendingUpdates).toBeGreaterThanOrEqual(security.length);
@@ -100,7 +106,9 @@ exit 0
     writeFileSync('/var/run/reboot-required.pkgs', 'linux-image-6.1.0-99-amd64\nlibc6\n');
     try {
       const { own, context } = stubbed('weekly');
-      const outcome = await systemSecurityCheck(own.config).run(context()).finally(() => own.close());
+      const outcome = await systemSecurityCheck(own.config)
+        .run(context())
+        .finally(() => own.close());
       expect(outcome.status).toBe('warning');
       expect(outcome.metrics!.rebootRequired).toBe(1);
       expect(outcome.summary).toMatch(/; reboot required$/);
@@ -117,7 +125,10 @@ exit 0
   });
 
   it('is skipped when no known package manager exists', async () => {
-    const bare: Target = { ...withPathFirst(harness.target, '/nonexistent'), exec: (script, options) => harness.target.exec(`PATH=/nonexistent; ${script}`, options) };
+    const bare: Target = {
+      ...withPathFirst(harness.target, '/nonexistent'),
+      exec: (script, options) => harness.target.exec(`PATH=/nonexistent; ${script}`, options),
+    };
     const skipped = await systemSecurityCheck(harness.config).run({ ...harness.context(), target: bare });
     expect(skipped).toEqual({ status: 'skipped', summary: `no known package manager (apt-get, dnf, yum, apk) on ${harness.target.description}` });
   });
@@ -150,7 +161,17 @@ exit 0
       expect(installs).toHaveLength(1);
       const [env, ...args] = installs[0]!;
       expect(env).toBe('DEBIAN_FRONTEND=noninteractive');
-      expect(args.slice(0, 9)).toEqual(['install', '-y', '-q', '--only-upgrade', '--no-install-recommends', '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold']);
+      expect(args.slice(0, 9)).toEqual([
+        'install',
+        '-y',
+        '-q',
+        '--only-upgrade',
+        '--no-install-recommends',
+        '-o',
+        'Dpkg::Options::=--force-confdef',
+        '-o',
+        'Dpkg::Options::=--force-confold',
+      ]);
       expect(args.slice(9).sort()).toEqual([...security].sort());
       expect(calls().some((call) => call[1] === 'upgrade')).toBe(false);
       // The stub installed nothing, so the re-check still sees them: said, not hidden.
@@ -169,7 +190,17 @@ exit 0
       const outcome = await systemPackageUpdates(own.config).run(context());
       if (outcome.metrics!.pendingUpdates === 0) return expect(outcome.summary).toMatch(/^nothing to apply/);
       const upgrade = calls().find((call) => call[1] === 'upgrade');
-      expect(upgrade).toEqual(['DEBIAN_FRONTEND=noninteractive', 'upgrade', '-y', '-q', '--with-new-pkgs', '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold']);
+      expect(upgrade).toEqual([
+        'DEBIAN_FRONTEND=noninteractive',
+        'upgrade',
+        '-y',
+        '-q',
+        '--with-new-pkgs',
+        '-o',
+        'Dpkg::Options::=--force-confdef',
+        '-o',
+        'Dpkg::Options::=--force-confold',
+      ]);
     } finally {
       await own.close();
     }

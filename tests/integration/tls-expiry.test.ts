@@ -17,7 +17,25 @@ type Cert = { key: string; cert: string; file: string };
 function makeCertificates(dir: string): Record<'valid' | 'soon' | 'expired', Cert> {
   const openssl = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   const selfSigned = (name: string, days: number): Cert => {
-    openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', String(days), '-subj', `/CN=${name}.test`, '-addext', `subjectAltName=DNS:${name}.test`]);
+    openssl([
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.pem`,
+      '-days',
+      String(days),
+      '-subj',
+      `/CN=${name}.test`,
+      '-addext',
+      `subjectAltName=DNS:${name}.test`,
+    ]);
     return { key: readFileSync(join(dir, `${name}.key`), 'utf8'), cert: readFileSync(join(dir, `${name}.pem`), 'utf8'), file: join(dir, `${name}.pem`) };
   };
   // OpenSSL 3.0's `req` cannot set a past notAfter; `ca -selfsign` takes explicit dates.
@@ -27,8 +45,41 @@ function makeCertificates(dir: string): Record<'valid' | 'soon' | 'expired', Cer
     join(dir, 'ca.cnf'),
     '[ca]\ndefault_ca = mw\n[mw]\ndir = .\ndatabase = index.txt\nserial = serial\nnew_certs_dir = .\ndefault_md = sha256\npolicy = any\ncopy_extensions = copy\nunique_subject = no\n[any]\ncommonName = supplied\n',
   );
-  openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'expired.key', '-out', 'expired.csr', '-subj', '/CN=expired.test', '-addext', 'subjectAltName=DNS:expired.test']);
-  openssl(['ca', '-batch', '-notext', '-config', 'ca.cnf', '-selfsign', '-keyfile', 'expired.key', '-in', 'expired.csr', '-out', 'expired.pem', '-startdate', '20190101000000Z', '-enddate', '20200101000000Z']);
+  openssl([
+    'req',
+    '-new',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    'expired.key',
+    '-out',
+    'expired.csr',
+    '-subj',
+    '/CN=expired.test',
+    '-addext',
+    'subjectAltName=DNS:expired.test',
+  ]);
+  openssl([
+    'ca',
+    '-batch',
+    '-notext',
+    '-config',
+    'ca.cnf',
+    '-selfsign',
+    '-keyfile',
+    'expired.key',
+    '-in',
+    'expired.csr',
+    '-out',
+    'expired.pem',
+    '-startdate',
+    '20190101000000Z',
+    '-enddate',
+    '20200101000000Z',
+  ]);
   return {
     valid: selfSigned('valid', 90),
     soon: selfSigned('soon', 3),
@@ -71,7 +122,10 @@ describe('tls.expiry against real certificates served over TLS', () => {
     certs = makeCertificates(dir);
     const contexts = Object.fromEntries(Object.entries(certs).map(([name, { key, cert }]) => [`${name}.test`, tls.createSecureContext({ key, cert })]));
     // One server, a certificate per SNI name (the valid one for unknown names).
-    server = tls.createServer({ key: certs.valid.key, cert: certs.valid.cert, SNICallback: (name, callback) => callback(null, contexts[name] ?? contexts['valid.test']) }, (socket) => socket.end());
+    server = tls.createServer(
+      { key: certs.valid.key, cert: certs.valid.cert, SNICallback: (name, callback) => callback(null, contexts[name] ?? contexts['valid.test']) },
+      (socket) => socket.end(),
+    );
     sandbox = await startSandbox({ app: false, seedBloat: false });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as AddressInfo).port;
@@ -101,7 +155,10 @@ describe('tls.expiry against real certificates served over TLS', () => {
     const failing = await check({ endpoints: [`soon.test@127.0.0.1:${port}`], 'warn-days': 30, 'fail-days': 7 });
     expect(failing.status).toBe('failed');
     expect(failing.findings).toEqual([
-      expect.objectContaining({ severity: 'critical', title: expect.stringMatching(new RegExp(`^the certificate of soon.test@127.0.0.1:${port} expires in 2\\.\\d day\\(s\\)$`)) }),
+      expect.objectContaining({
+        severity: 'critical',
+        title: expect.stringMatching(new RegExp(`^the certificate of soon.test@127.0.0.1:${port} expires in 2\\.\\d day\\(s\\)$`)),
+      }),
     ]);
     const warning = await check({ files: [certs.soon.file], 'warn-days': 30, 'fail-days': 2 });
     expect(warning.status).toBe('warning');
@@ -135,6 +192,9 @@ describe('tls.expiry against real certificates served over TLS', () => {
 
   it('is skipped with nothing configured and no certbot', async () => {
     const outcome = await check({});
-    expect(outcome).toEqual({ status: 'skipped', summary: 'no TLS endpoints or certificate files configured (tls.endpoints, tls.files) and certbot is not installed' });
+    expect(outcome).toEqual({
+      status: 'skipped',
+      summary: 'no TLS endpoints or certificate files configured (tls.endpoints, tls.files) and certbot is not installed',
+    });
   });
 });

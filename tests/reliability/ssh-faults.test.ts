@@ -127,7 +127,7 @@ describe('SSH faults', () => {
       step('custom.down-2', { after: 'custom.down-1', idempotent: true }),
       step('custom.down-3', { after: 'custom.down-2', idempotent: true }),
     ]);
-    const settings = { steps: ['custom.down-1', 'custom.down-2', 'custom.down-3'], windowId: 'sshd-gone', connectTimeoutMs: 2000 };
+    const settings = { steps: ['custom.down-1', 'custom.down-2', 'custom.down-3'], windowId: 'sshd-gone', connectTimeoutMs: 1000 };
     const started = Date.now();
     const first = await runFaultWindow(sandbox, { config, settings, faults: [{ when: 'echo custom.down-2 >>', inject: () => sandbox.stopSshd() }] });
     const elapsed = Date.now() - started;
@@ -135,7 +135,7 @@ describe('SSH faults', () => {
       expect(first.result).toBe('failed');
       expect(first.journal.failedStep).toBe('custom.down-2');
       expect(first.failureMessage).toMatch(
-        /custom\.down-2 failed on mwroot@127\.0\.0\.1:\d+: SSH connection to 127\.0\.0\.1:\d+ failed: .*ECONNREFUSED.* \(gave up after \d+ attempts within the 2000 ms connect timeout\)/,
+        /custom\.down-2 failed on mwroot@127\.0\.0\.1:\d+: SSH connection to 127\.0\.0\.1:\d+ failed: .*ECONNREFUSED.* \(gave up after \d+ attempts within the 1000 ms connect timeout\)/,
       );
       expect(stepStates(first.journal)).toEqual({ 'custom.down-1': 'succeeded', 'custom.down-2': 'failed', 'custom.down-3': 'not-run' });
       expectJournalIntact(first.journal);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -98,4 +98,16 @@ export function withoutMaskCommands(output: string): string {
     .split('\n')
     .filter((line) => !line.startsWith('::add-mask::'))
     .join('\n');
+}
+
+/** The environment of a re-run of the same workflow run: same run id, next attempt, fresh command files. */
+export function rerunEnv(env: NodeJS.ProcessEnv, attempt: number): NodeJS.ProcessEnv {
+  const files = Object.fromEntries(
+    ['GITHUB_STATE', 'GITHUB_OUTPUT', 'GITHUB_STEP_SUMMARY'].map((name) => {
+      const file = `${env[name]}.attempt-${attempt}`;
+      writeFileSync(file, '');
+      return [name, file];
+    }),
+  );
+  return { ...env, ...files, GITHUB_RUN_ATTEMPT: String(attempt) };
 }

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import pg from 'pg';
 import { expect } from 'vitest';
 import type { Journal } from '../../src/window/journal.js';
 import { processTree, readPid, signal } from '../sandbox/proc.js';
@@ -94,4 +95,18 @@ export async function relfilenodes(sandbox: Sandbox, tables: readonly string[] =
       .map((pair) => pair.split('='))
       .map(([name, node]) => [name, Number(node)]),
   );
+}
+
+/** A superuser session beside the product's: plays the application or a DBA holding locks. */
+export async function superuserSession(sandbox: Sandbox, applicationName: string): Promise<pg.Client> {
+  const client = new pg.Client({
+    host: sandbox.postgres.socketDir,
+    port: sandbox.postgres.port,
+    user: sandbox.postgres.superuser,
+    database: sandbox.postgres.database,
+    application_name: applicationName,
+  });
+  client.on('error', () => undefined);
+  await client.connect();
+  return client;
 }

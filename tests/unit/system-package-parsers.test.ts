@@ -1,6 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it, test } from 'vitest';
-import { parseApkVersions, parseAptSimulation, parseDnfUpdates, parseNevra, parseRebootCheck, updateCommand, type PendingUpdates } from '../../src/steps/system/package-manager.js';
+import {
+  parseApkVersions,
+  parseAptSimulation,
+  parseDnfUpdates,
+  parseNevra,
+  parseRebootCheck,
+  updateCommand,
+  type PendingUpdates,
+} from '../../src/steps/system/package-manager.js';
 
 /** `apt-get -s upgrade` captured on this Debian 12 machine (126 upgrades, 86 of them from bookworm-security). */
 const captured = readFileSync(new URL('../fixtures/apt-get-s-upgrade.debian12.txt', import.meta.url), 'utf8');
@@ -60,13 +68,21 @@ describe('updateCommand', () => {
 
   it('security only on apt: installs exactly the security packages at the versions seen, never a full upgrade', () => {
     const command = updateCommand(pending, true)!;
-    expect(command).toMatch(/^apt-get install -y -q --only-upgrade --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold /);
+    expect(command).toMatch(
+      /^apt-get install -y -q --only-upgrade --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold /,
+    );
     expect(command.split(' ')[1]).toBe('install'); // not `upgrade`, which takes every pending package
-    const targets = command.split(' ').slice(10).map((word) => word.replace(/^'|'$/g, ''));
+    const targets = command
+      .split(' ')
+      .slice(10)
+      .map((word) => word.replace(/^'|'$/g, ''));
     const security = pending.updates.filter((update) => update.security);
     expect(targets.sort()).toEqual(security.map((update) => `${update.name}=${update.to}`).sort());
     for (const other of pending.updates.filter((update) => !update.security)) {
-      expect(targets.some((target) => target.startsWith(`${other.name}=`)), other.name).toBe(false);
+      expect(
+        targets.some((target) => target.startsWith(`${other.name}=`)),
+        other.name,
+      ).toBe(false);
     }
     expect(targets).toContain('libgcrypt20=1.10.1-3+deb12u1');
     expect(targets.some((target) => target.startsWith('base-files='))).toBe(false);
@@ -78,7 +94,12 @@ describe('updateCommand', () => {
     ['apt, only non-security pending', { ...pending, updates: pending.updates.filter((update) => !update.security) }, true, undefined],
     ['dnf, security only', { ...pending, manager: 'dnf' }, true, 'dnf -y -q upgrade --security'],
     ['yum, everything', { ...pending, manager: 'yum' }, false, 'yum -y -q upgrade'],
-    ['apk cannot select security updates', { ...pending, manager: 'apk', securityKnown: false, updates: pending.updates.map((update) => ({ ...update, security: false })) }, true, undefined],
+    [
+      'apk cannot select security updates',
+      { ...pending, manager: 'apk', securityKnown: false, updates: pending.updates.map((update) => ({ ...update, security: false })) },
+      true,
+      undefined,
+    ],
     ['apk, everything', { ...pending, manager: 'apk', securityKnown: false }, false, 'apk upgrade -q'],
   ] as const)('%s', (_name, input, securityOnly, expected) => {
     expect(updateCommand(input as PendingUpdates, securityOnly)).toBe(expected);
@@ -103,7 +124,8 @@ test('parseDnfUpdates joins check-update rows with security advisories', () => {
 });
 
 test('parseApkVersions', () => {
-  const text = 'Installed:                                Available:\nmusl-1.2.4-r2                           < 1.2.4-r3\nlibcrypto3-3.1.4-r5                     < 3.1.7-r1\n';
+  const text =
+    'Installed:                                Available:\nmusl-1.2.4-r2                           < 1.2.4-r3\nlibcrypto3-3.1.4-r5                     < 3.1.7-r1\n';
   expect(parseApkVersions(text)).toEqual([
     { name: 'musl', from: '1.2.4-r2', to: '1.2.4-r3', origins: [], security: false },
     { name: 'libcrypto3', from: '3.1.4-r5', to: '3.1.7-r1', origins: [], security: false },

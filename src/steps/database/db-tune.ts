@@ -117,21 +117,20 @@ async function alterSystemValues(db: Database, names: string[]): Promise<Record<
   return values;
 }
 
-/** Reloads and waits until every session sees the reloadable values (sessions take the reload between statements). */
-async function reloadAndCheck(db: Database, expected: Recommendation[]): Promise<{ settings: Map<string, ServerSetting>; notTaken: string[] }> {
-  await db.query('select pg_reload_conf()');
-  const deadline = Date.now() + RELOAD_WAIT_MS;
-  for (;;) {
-    const settings = await serverSettings(
-      db,
-      expected.map((entry) => entry.name),
-    );
-    const notTaken = expected
-      .filter((entry) => settings.get(entry.name)?.context !== 'postmaster' && differs(entry, currentValue(settings.get(entry.name)!)))
-      .map((entry) => entry.name);
-    if (notTaken.length === 0 || Date.now() > deadline) return { settings, notTaken };
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+/**
+ * pg_reload_conf(), then the settings as a session sees them once it has re-read the files (backends do so
+ * between statements, after the postmaster signals them: pg_conf_load_time() says when).
+ */
+async function reload(db: Database, names: string[]): Promise<Map<string, ServerSetting>> {
+  return db.withSession(async (session) => {
+    const [signalled] = await session.query<{ at: string }>('select clock_timestamp()::text as at, pg_reload_conf()');
+    const deadline = Date.now() + RELOAD_WAIT_MS;
+    for (;;) {
+      const [state] = await session.query<{ loaded: boolean }>('select pg_conf_load_time() >= $1::timestamptz as loaded', [signalled!.at]);
+      if (state?.loaded || Date.now() > deadline) return serverSettings(session, names);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  });
 }
 
 async function apply(ctx: StepContext, db: Database, changes: Recommendation[]): Promise<{ settings: Map<string, ServerSetting>; notTaken: string[] }> {
@@ -143,7 +142,9 @@ async function apply(ctx: StepContext, db: Database, changes: Recommendation[]):
     ctx.log.info(`ALTER SYSTEM SET ${change.name} = ${change.value}`);
     await db.query(`ALTER SYSTEM SET ${quoteIdent(change.name)} = ${quoteLiteral(change.value)}`);
   }
-  return reloadAndCheck(db, changes);
+  const settings = await reload(db, names);
+  const notTaken = changes.filter((entry) => settings.get(entry.name)?.context !== 'postmaster' && differs(entry, currentValue(settings.get(entry.name)!))).map((entry) => entry.name);
+  return { settings, notTaken };
 }
 
 async function run(ctx: StepContext): Promise<StepOutcome> {
@@ -244,8 +245,7 @@ export async function restorePreviousSettings(ctx: StepContext): Promise<StepOut
     ctx.log.info(statement);
     await db.query(statement);
   }
-  await db.query('select pg_reload_conf()');
-  const settings = await serverSettings(db, Object.keys(previous));
+  const settings = await reload(db, Object.keys(previous));
   const restart = [...settings.values()].filter((setting) => setting.pending_restart).map((setting) => setting.name);
   return {
     status: restart.length ? 'warning' : 'succeeded',

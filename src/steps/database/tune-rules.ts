@@ -1,6 +1,7 @@
 /**
  * pgtune-style recommendations ("web application" profile, as the runbook's numbers are), from the memory
- * PostgreSQL may really use. Pure, so each rule is unit-tested.
+ * PostgreSQL may really use. Pure, so each rule is unit-tested. wal_buffers is left alone: at its default (-1)
+ * PostgreSQL sizes it as pgtune would, 1/32 of shared_buffers up to one 16 MB segment.
  */
 import { formatBytes } from '../../report/human-size.js';
 
@@ -31,9 +32,11 @@ export interface Recommendation {
   rule: string;
 }
 
-/** A size as PostgreSQL writes it: whole MB from 1 MB, else whole kB (rounded down). */
+/** A size as PostgreSQL writes it: whole MB from 1 MB (GB when whole), else whole kB (rounded down). */
 export function sizeValue(bytes: number): { value: string; bytes: number } {
-  if (bytes >= MB) return { value: `${Math.floor(bytes / MB)}MB`, bytes: Math.floor(bytes / MB) * MB };
+  const mb = Math.floor(bytes / MB);
+  if (mb >= 1024 && mb % 1024 === 0) return { value: `${mb / 1024}GB`, bytes: mb * MB };
+  if (mb >= 1) return { value: `${mb}MB`, bytes: mb * MB };
   const kb = Math.max(64, Math.floor(bytes / KB));
   return { value: `${kb}kB`, bytes: kb * KB };
 }
@@ -45,13 +48,6 @@ function size(name: string, bytes: number, rule: string, kind: 'memory' | 'size'
 
 function number(name: string, target: number, rule: string): Recommendation {
   return { name, value: String(target), target, kind: 'number', rule };
-}
-
-/** wal_buffers: 3% of shared_buffers, from 32 kB up to one 16 MB WAL segment (from 14 MB, a whole segment). */
-function walBuffers(sharedBuffers: number): number {
-  const bytes = Math.floor((sharedBuffers * 3) / 100);
-  if (bytes > 14 * MB) return 16 * MB;
-  return Math.max(32 * KB, bytes);
 }
 
 export function recommend(input: TuneInput): Recommendation[] {
@@ -70,7 +66,6 @@ export function recommend(input: TuneInput): Recommendation[] {
       Math.max(64 * KB, workMem),
       `(${of} − shared_buffers) / (3 × max_connections ${input.maxConnections}) / max_parallel_workers_per_gather ${workers}, at least 64 kB`,
     ),
-    size('wal_buffers', walBuffers(shared.bytes), '3% of shared_buffers, 32 kB to 16 MB', 'size'),
     number('random_page_cost', ssd ? 1.1 : 4, ssd ? 'SSD: random reads cost about what sequential ones do' : 'spinning disk: the default 4'),
     number('effective_io_concurrency', ssd ? 200 : 2, ssd ? 'SSD: many concurrent reads' : 'spinning disk'),
     number('checkpoint_completion_target', 0.9, 'spread checkpoint writes over 90% of the interval'),

@@ -32,7 +32,13 @@ interface PruneResult {
 async function prune(ctx: StepContext, step: Prune): Promise<PruneResult> {
   const result = await runDocker(ctx, step.command);
   if (result.code !== 0) {
-    return { command: step.command, ok: false, removed: [], reclaimedBytes: 0, error: `exit code ${result.code}: ${lastLines(result.stderr) || lastLines(result.stdout)}` };
+    return {
+      command: step.command,
+      ok: false,
+      removed: [],
+      reclaimedBytes: 0,
+      error: `exit code ${result.code}: ${lastLines(result.stderr) || lastLines(result.stdout)}`,
+    };
   }
   return { command: step.command, ok: true, ...parsePruneOutput(result.stdout) };
 }
@@ -78,7 +84,9 @@ async function run(ctx: StepContext): Promise<StepOutcome> {
     kept.length
       ? `kept ${kept.length} stopped container(s) of compose project(s) ${[...new Set(kept.map((entry) => entry.project))].join(', ')} (filtered by label ${COMPOSE_LABEL}; they may be stopped on purpose)`
       : `stopped containers with label ${COMPOSE_LABEL} are never pruned`,
-    buildCache.ok ? `build cache: removed ${buildCache.removed.length} record(s)` : `build cache not pruned: the engine does not support it (${buildCache.error})`,
+    buildCache.ok
+      ? `build cache: removed ${buildCache.removed.length} record(s)`
+      : `build cache not pruned: the engine does not support it (${buildCache.error})`,
   ];
   const summary =
     `removed ${results.images.removed.length} dangling image(s) older than 7 days, ${results.containers.removed.length} stopped container(s), ` +

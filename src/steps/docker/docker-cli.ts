@@ -100,15 +100,13 @@ export interface DiskUsageRow {
 
 /** `docker system df --format '{{json .}}'` → rows and the total size of what docker knows about. */
 export function parseSystemDf(text: string): { rows: DiskUsageRow[]; totalBytes: number } {
-  const rows = parseJsonLines(text).map(
-    (row): DiskUsageRow => ({
-      type: row.Type ?? '?',
-      totalCount: Number(row.TotalCount ?? 0),
-      active: Number(row.Active ?? 0),
-      sizeBytes: parseDockerSize(row.Size ?? ''),
-      reclaimableBytes: parseDockerSize(row.Reclaimable ?? ''),
-    }),
-  );
+  const rows = parseJsonLines(text).map((row): DiskUsageRow => ({
+    type: row.Type ?? '?',
+    totalCount: Number(row.TotalCount ?? 0),
+    active: Number(row.Active ?? 0),
+    sizeBytes: parseDockerSize(row.Size ?? ''),
+    reclaimableBytes: parseDockerSize(row.Reclaimable ?? ''),
+  }));
   return { rows, totalBytes: rows.reduce((sum, row) => sum + (row.sizeBytes ?? 0), 0) };
 }
 

@@ -26,7 +26,7 @@ export const ROLLBACK_REPOSITORY = 'maintenance-window/rollback';
 export function parseServiceImages(text: string): ServiceImage[] {
   const byService = new Map<string, ServiceImage>();
   for (const line of text.split('\n')) {
-    const [service, imageId, ref, running] = line.trim().split('\t');
+    const [service, imageId, ref, running] = line.split('\t').map((field) => field.trim());
     if (!service || !imageId || !ref) continue;
     const entry = { service, imageId, ref, running: running === 'true' };
     const known = byService.get(service);
@@ -37,8 +37,14 @@ export function parseServiceImages(text: string): ServiceImage[] {
 
 async function currentImages(ctx: StepContext): Promise<ServiceImage[]> {
   const result = await runCompose(ctx, `ps -q`);
-  if (result.code !== 0) throw new Error(`${composeShown(ctx.config, 'ps -q')} in ${ctx.config.services.projectDir ?? 'the login directory'} failed (exit code ${result.code}): ${lastLines(result.stderr)}`);
-  const ids = result.stdout.split('\n').map((id) => id.trim()).filter(Boolean);
+  if (result.code !== 0)
+    throw new Error(
+      `${composeShown(ctx.config, 'ps -q')} in ${ctx.config.services.projectDir ?? 'the login directory'} failed (exit code ${result.code}): ${lastLines(result.stderr)}`,
+    );
+  const ids = result.stdout
+    .split('\n')
+    .map((id) => id.trim())
+    .filter(Boolean);
   if (ids.length === 0) return [];
   const inspect = await runDocker(ctx, `docker inspect --format ${quote(INSPECT_FORMAT)} ${ids.map(quote).join(' ')}`);
   if (inspect.code !== 0) throw new Error(`docker inspect of the compose containers failed (exit code ${inspect.code}): ${lastLines(inspect.stderr)}`);
@@ -84,7 +90,8 @@ async function update(ctx: StepContext): Promise<StepOutcome> {
   const running = (ctx.facts.imageRollback as ImageRollbackFacts).recreate;
   for (const [service, imageId] of Object.entries(previous)) {
     const tag = await runDocker(ctx, `docker tag ${quote(imageId)} ${quote(`${ROLLBACK_REPOSITORY}:${service}`)}`);
-    if (tag.code !== 0) ctx.log.warn(`could not tag the previous image of ${service} (${imageId}) as ${ROLLBACK_REPOSITORY}:${service}: ${lastLines(tag.stderr)}`);
+    if (tag.code !== 0)
+      ctx.log.warn(`could not tag the previous image of ${service} (${imageId}) as ${ROLLBACK_REPOSITORY}:${service}: ${lastLines(tag.stderr)}`);
   }
 
   const config = await runCompose(ctx, 'config');
@@ -138,10 +145,25 @@ async function update(ctx: StepContext): Promise<StepOutcome> {
     evidence: failure.error,
     action: 'Fine for images only built or loaded on this host; otherwise check the registry and credentials.',
   }));
-  const details = { before, after, changed, pulls, built, recreated: running, rollbackTags: Object.keys(previous).map((service) => `${ROLLBACK_REPOSITORY}:${service}`), health };
+  const details = {
+    before,
+    after,
+    changed,
+    pulls,
+    built,
+    recreated: running,
+    rollbackTags: Object.keys(previous).map((service) => `${ROLLBACK_REPOSITORY}:${service}`),
+    health,
+  };
   const metrics = { servicesUpdated: changed.length, pullFailures: pullFailures.length, healthWaitMs: health.waitedMs };
   if (!health.healthy) {
-    return { status: 'failed', summary: `the app is not healthy after recreating ${running.join(', ') || 'nothing'} with new images: ${health.detail}`, metrics, details, findings };
+    return {
+      status: 'failed',
+      summary: `the app is not healthy after recreating ${running.join(', ') || 'nothing'} with new images: ${health.detail}`,
+      metrics,
+      details,
+      findings,
+    };
   }
   const summary = changed.length
     ? `updated ${changed.join(', ')} to new images and the app is healthy`
@@ -165,14 +187,21 @@ export async function restorePreviousImages(ctx: StepContext): Promise<StepOutco
   if (rollback.recreate.length > 0) {
     const up = await runCompose(ctx, `up -d ${rollback.recreate.map(quote).join(' ')}`);
     if (up.code !== 0) {
-      return { status: 'failed', summary: `${composeShown(ctx.config, `up -d ${rollback.recreate.join(' ')}`)} failed (exit code ${up.code}): ${lastLines(up.stderr)}`, details: { previous, rollback } };
+      return {
+        status: 'failed',
+        summary: `${composeShown(ctx.config, `up -d ${rollback.recreate.join(' ')}`)} failed (exit code ${up.code}): ${lastLines(up.stderr)}`,
+        details: { previous, rollback },
+      };
     }
   }
   const restored = await currentImages(ctx);
-  const mismatched = restored.filter((entry) => previous[entry.service] && rollback.recreate.includes(entry.service) && previous[entry.service] !== entry.imageId);
+  const mismatched = restored.filter(
+    (entry) => previous[entry.service] && rollback.recreate.includes(entry.service) && previous[entry.service] !== entry.imageId,
+  );
   const health = await ctx.services.waitHealthy();
   const details = { previous, restored, health };
-  if (mismatched.length) return { status: 'failed', summary: `after the rollback ${mismatched.map((entry) => entry.service).join(', ')} still run(s) other images`, details };
+  if (mismatched.length)
+    return { status: 'failed', summary: `after the rollback ${mismatched.map((entry) => entry.service).join(', ')} still run(s) other images`, details };
   if (!health.healthy) return { status: 'failed', summary: `previous images restored, but the app is not healthy: ${health.detail}`, details };
   return { status: 'succeeded', summary: `restored the previous images of ${Object.keys(previous).join(', ')}; the app is healthy`, details };
 }

@@ -27,7 +27,10 @@ export interface ContainerLogReport {
 }
 
 function stamp(date: Date): string {
-  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 async function listContainerLogs(ctx: StepContext): Promise<ContainerLog[] | { note?: string; error?: string }> {
@@ -70,7 +73,9 @@ async function rotateContainerLogs(ctx: StepContext): Promise<ContainerLogReport
     const safeName = log.container.replace(/[^A-Za-z0-9_.-]/g, '_');
     const archivePath = `${ctx.config.logs.archiveDir}/containers/${safeName}-${stamp(ctx.now())}.log.gz`;
     const rotation = await rotateLiveFile(ctx.target, log.logPath, archivePath, ctx.signal);
-    ctx.log.info(`container ${log.container}: ${rotation.status}${rotation.status === 'rotated' ? `, ${rotation.archivedBytes} bytes moved to ${archivePath}` : ''}`);
+    ctx.log.info(
+      `container ${log.container}: ${rotation.status}${rotation.status === 'rotated' ? `, ${rotation.archivedBytes} bytes moved to ${archivePath}` : ''}`,
+    );
     report.rotations.push(rotation);
   }
   return report;
@@ -79,22 +84,45 @@ async function rotateContainerLogs(ctx: StepContext): Promise<ContainerLogReport
 function findingsFor(events: ArchiveEvent[], containers: ContainerLogReport, maxBytes: number): Finding[] {
   const findings: Finding[] = [];
   for (const event of events) {
-    if (event.kind === 'failed') findings.push({ severity: 'warning', title: `could not archive ${event.path}`, evidence: event.detail, action: 'The log was left in place; check permissions and free space.' });
-    if (event.kind === 'missing-dir') findings.push({ severity: 'warning', title: `log directory ${event.path} does not exist`, action: 'Fix logs.dirs in the maintenance config.' });
-    if (event.kind === 'changed') findings.push({ severity: 'info', title: `${event.source} changed while it was compressed`, evidence: 'it is still written to, so it was left in place' });
+    if (event.kind === 'failed')
+      findings.push({
+        severity: 'warning',
+        title: `could not archive ${event.path}`,
+        evidence: event.detail,
+        action: 'The log was left in place; check permissions and free space.',
+      });
+    if (event.kind === 'missing-dir')
+      findings.push({ severity: 'warning', title: `log directory ${event.path} does not exist`, action: 'Fix logs.dirs in the maintenance config.' });
+    if (event.kind === 'changed')
+      findings.push({
+        severity: 'info',
+        title: `${event.source} changed while it was compressed`,
+        evidence: 'it is still written to, so it was left in place',
+      });
   }
   if (containers.error) findings.push({ severity: 'warning', title: 'container logs were not checked', evidence: containers.error });
   const byPath = new Map(containers.checked.map((log) => [log.logPath, log]));
   for (const rotation of containers.rotations) {
     const container = byPath.get(rotation.path)?.container ?? rotation.path;
     const evidence = `${rotation.path}: ${rotation.sizeBefore} bytes (limit ${maxBytes})${rotation.detail ? `; ${rotation.detail}` : ''}`;
-    const engineOptions = 'Set the engine log options max-size and max-file for it (compose `logging.options`, or daemon.json / containers.conf `log_size_max`).';
+    const engineOptions =
+      'Set the engine log options max-size and max-file for it (compose `logging.options`, or daemon.json / containers.conf `log_size_max`).';
     if (rotation.status === 'rotated') {
       findings.push({ severity: 'info', title: `container ${container} has no log size limit`, evidence, action: engineOptions });
     } else if (rotation.status === 'unsupported') {
-      findings.push({ severity: 'warning', title: `the log of container ${container} is over the limit and its filesystem cannot cut it in place`, evidence, action: `${engineOptions} It was not truncated: truncating loses the lines written meanwhile.` });
+      findings.push({
+        severity: 'warning',
+        title: `the log of container ${container} is over the limit and its filesystem cannot cut it in place`,
+        evidence,
+        action: `${engineOptions} It was not truncated: truncating loses the lines written meanwhile.`,
+      });
     } else {
-      findings.push({ severity: rotation.status === 'error' ? 'warning' : 'info', title: `the log of container ${container} was not rotated (${rotation.status})`, evidence, action: engineOptions });
+      findings.push({
+        severity: rotation.status === 'error' ? 'warning' : 'info',
+        title: `the log of container ${container} was not rotated (${rotation.status})`,
+        evidence,
+        action: engineOptions,
+      });
     }
   }
   return findings;
@@ -102,9 +130,15 @@ function findingsFor(events: ArchiveEvent[], containers: ContainerLogReport, max
 
 async function run(ctx: StepContext): Promise<StepOutcome> {
   const { logs } = ctx.config;
-  const script = archiveAppLogsScript({ dirs: logs.dirs, archiveDir: logs.archiveDir, compressAfterDays: logs.compressAfterDays, deleteAfterDays: logs.deleteAfterDays });
+  const script = archiveAppLogsScript({
+    dirs: logs.dirs,
+    archiveDir: logs.archiveDir,
+    compressAfterDays: logs.compressAfterDays,
+    deleteAfterDays: logs.deleteAfterDays,
+  });
   const archived = await ctx.target.exec(script, { timeoutMs: 60 * MINUTES, signal: ctx.signal });
-  if (archived.code !== 0) throw new RemoteCommandError(ctx.target.description, `archiving the logs of ${logs.dirs.join(', ')} into ${logs.archiveDir}`, archived);
+  if (archived.code !== 0)
+    throw new RemoteCommandError(ctx.target.description, `archiving the logs of ${logs.dirs.join(', ')} into ${logs.archiveDir}`, archived);
   const events = parseArchiveEvents(archived.stdout);
   const containers = await rotateContainerLogs(ctx);
 

@@ -4,7 +4,8 @@
  */
 export interface DrDrillFacts {
   backupPath: string;
-  restoreMs: number;
+  /** Scratch database created, backup restored, integrity tables counted. */
+  recoveryMs: number;
   rtoTargetMs: number;
   backupAgeMs: number;
   rpoTargetMs: number;

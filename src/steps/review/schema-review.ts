@@ -38,7 +38,7 @@ async function run(ctx: StepContext): Promise<StepOutcome> {
   const maxMxidAge = Math.max(0, ...catalog.ages.map((row) => row.mxidAge));
   return {
     status: findings.some((finding) => finding.severity !== 'info') ? 'warning' : 'succeeded',
-    summary: `${database}: ${counted.length ? counted.join(', ') : 'no schema problems found'} (${catalog.indexes.length} indexes, ${catalog.foreignKeys.length} foreign keys, ${catalog.sequences.length} sequences reviewed; oldest XID age ${maxXidAge})`,
+    summary: `${database}: ${counted.length ? counted.join(', ') : 'no schema problems found'} (${catalog.indexes.length} indexes, ${catalog.foreignKeys.length} foreign key(s), ${catalog.sequences.length} sequence(s) reviewed; oldest XID age ${maxXidAge})`,
     metrics: { ...metrics, indexes: catalog.indexes.length, maxXidAge, maxMxidAge, freezeMaxAge: catalog.freeze.freezeMaxAge },
     details: {
       statsReset: catalog.statsReset?.toISOString() ?? null,

@@ -1,6 +1,7 @@
 import { commandLine, quote } from '../../remote/shell.js';
 import { MINUTES, type Finding, type StepContext, type StepFactory, type StepOutcome } from '../step.js';
 import { compareVersions, lifecycle, postgresMajor, POSTGRES_EOL, type EolTable, type Lifecycle } from './postgres-eol.js';
+import { splitSections } from './probe-sections.js';
 import { NODE_EOL, parseRuntimeVersions, PYTHON_EOL, type RuntimeVersion } from './runtime-eol.js';
 
 /** Containers looked into at most (each costs a `docker exec`). */
@@ -41,35 +42,22 @@ export interface VersionsProbe {
   pgUpgrade: PgUpgradeBinary[];
 }
 
-/** Splits the script's output into its @@ sections. */
+/** Reads the script's @@ sections. */
 export function parseVersionsProbe(stdout: string): VersionsProbe {
   const probe: VersionsProbe = { runtimes: [], containers: [], pgUpgrade: [] };
-  let section = '';
-  let body: string[] = [];
-  const flush = () => {
-    const text = body.join('\n');
-    if (section === 'host') probe.runtimes.push(...parseRuntimeVersions(text).map((found) => ({ ...found, where: 'host' })));
-    if (section.startsWith('container ')) {
-      probe.containers.push(section.slice('container '.length));
-      probe.runtimes.push(...parseRuntimeVersions(text).map((found) => ({ ...found, where: section })));
+  for (const { header, body } of splitSections(stdout)) {
+    if (header === 'host') probe.runtimes.push(...parseRuntimeVersions(body).map((found) => ({ ...found, where: 'host' })));
+    if (header.startsWith('container ')) {
+      probe.containers.push(header.slice('container '.length));
+      probe.runtimes.push(...parseRuntimeVersions(body).map((found) => ({ ...found, where: header })));
     }
-    if (section === 'pg_upgrade') {
-      for (const path of body.map((line) => line.trim()).filter(Boolean)) {
-        const major = /\/postgresql\/(\d+(?:\.\d+)?)\/bin\/pg_upgrade$/.exec(path)?.[1] ?? /\/pgsql-(\d+(?:\.\d+)?)\/bin\/pg_upgrade$/.exec(path)?.[1];
+    if (header === 'pg_upgrade') {
+      for (const path of body.split('\n').map((line) => line.trim()).filter(Boolean)) {
+        const major = /\/(?:postgresql\/|pgsql-)(\d+(?:\.\d+)?)\/bin\/pg_upgrade$/.exec(path)?.[1];
         if (major) probe.pgUpgrade.push({ major, path, bindir: path.slice(0, -'/pg_upgrade'.length) });
       }
     }
-  };
-  for (const line of stdout.split('\n')) {
-    if (line.startsWith('@@')) {
-      flush();
-      section = line.slice(2).trim();
-      body = [];
-    } else {
-      body.push(line);
-    }
   }
-  flush();
   return probe;
 }
 

@@ -182,7 +182,10 @@ export interface RebootState {
 export const REBOOT_CHECK = `if [ -f /var/run/reboot-required ]; then echo required; cat /var/run/reboot-required.pkgs 2>/dev/null; elif command -v needs-restarting >/dev/null 2>&1; then needs-restarting -r >/dev/null 2>&1; [ $? -eq 1 ] && echo required && echo 'needs-restarting -r'; fi; true`;
 
 export function parseRebootCheck(stdout: string): RebootState {
-  const [first, ...rest] = stdout.split('\n').map((line) => line.trim()).filter(Boolean);
+  const [first, ...rest] = stdout
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
   return { required: first === 'required', reasons: [...new Set(rest)] };
 }
 

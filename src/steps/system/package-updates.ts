@@ -45,7 +45,14 @@ async function run(ctx: StepContext): Promise<StepOutcome> {
     onLine: (_stream, line) => ctx.log.debug(line),
   });
   const [after, reboot] = await Promise.all([pendingUpdates(ctx, manager), rebootState(ctx)]);
-  const details = { manager, command, planned: planned.map((update) => `${update.name} ${update.from ?? '?'} → ${update.to}`), remaining: after.updates, reboot, output: applied.stdout.split('\n').slice(-40).join('\n') };
+  const details = {
+    manager,
+    command,
+    planned: planned.map((update) => `${update.name} ${update.from ?? '?'} → ${update.to}`),
+    remaining: after.updates,
+    reboot,
+    output: applied.stdout.split('\n').slice(-40).join('\n'),
+  };
   if (applied.code !== 0) {
     return {
       status: 'failed',

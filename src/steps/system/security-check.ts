@@ -1,10 +1,22 @@
 import { MINUTES, type Finding, type StepContext, type StepFactory, type StepOutcome } from '../step.js';
-import { detectPackageManager, pendingUpdates, PENDING_COMMANDS, rebootState, refreshPackageLists, REBOOT_CHECK, type PendingUpdates, type RebootState } from './package-manager.js';
+import {
+  detectPackageManager,
+  pendingUpdates,
+  PENDING_COMMANDS,
+  rebootState,
+  refreshPackageLists,
+  REBOOT_CHECK,
+  type PendingUpdates,
+  type RebootState,
+} from './package-manager.js';
 
 const LISTED = 20;
 
 function names(updates: { name: string }[]): string {
-  const shown = updates.slice(0, LISTED).map((update) => update.name).join(', ');
+  const shown = updates
+    .slice(0, LISTED)
+    .map((update) => update.name)
+    .join(', ');
   return updates.length > LISTED ? `${shown} and ${updates.length - LISTED} more` : shown;
 }
 
@@ -13,16 +25,35 @@ export function updateFindings(pending: PendingUpdates, reboot: RebootState, ref
   const findings: Finding[] = [];
   const security = pending.updates.filter((update) => update.security);
   if (security.length > 0) {
-    findings.push({ severity: 'warning', title: `${security.length} security update(s) pending`, evidence: names(security), action: 'Applied by system.package-updates on the tiers in updates.apply-on.' });
+    findings.push({
+      severity: 'warning',
+      title: `${security.length} security update(s) pending`,
+      evidence: names(security),
+      action: 'Applied by system.package-updates on the tiers in updates.apply-on.',
+    });
   }
   if (!pending.securityKnown && pending.updates.length > 0) {
-    findings.push({ severity: 'info', title: `${pending.updates.length} update(s) pending; ${pending.manager} cannot tell security updates apart`, evidence: names(pending.updates) });
+    findings.push({
+      severity: 'info',
+      title: `${pending.updates.length} update(s) pending; ${pending.manager} cannot tell security updates apart`,
+      evidence: names(pending.updates),
+    });
   }
   if (pending.keptBack.length > 0) {
-    findings.push({ severity: 'info', title: `${pending.keptBack.length} package(s) kept back`, evidence: pending.keptBack.join(', '), action: 'They need new packages or removals: review and upgrade them by hand (apt-get dist-upgrade / full-upgrade).' });
+    findings.push({
+      severity: 'info',
+      title: `${pending.keptBack.length} package(s) kept back`,
+      evidence: pending.keptBack.join(', '),
+      action: 'They need new packages or removals: review and upgrade them by hand (apt-get dist-upgrade / full-upgrade).',
+    });
   }
   if (reboot.required) {
-    findings.push({ severity: 'warning', title: 'the host needs a reboot', evidence: reboot.reasons.length ? `requested by ${reboot.reasons.join(', ')}` : undefined, action: 'Schedule a reboot; maintenance windows never reboot the host.' });
+    findings.push({
+      severity: 'warning',
+      title: 'the host needs a reboot',
+      evidence: reboot.reasons.length ? `requested by ${reboot.reasons.join(', ')}` : undefined,
+      action: 'Schedule a reboot; maintenance windows never reboot the host.',
+    });
   }
   if (refreshError) findings.push({ severity: 'warning', title: 'the package lists could not be refreshed: the counts may be stale', evidence: refreshError });
   return findings;

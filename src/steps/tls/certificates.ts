@@ -98,7 +98,10 @@ export function parseFileCertificates(stdout: string, now: Date): CertificateRep
     .map((line) => {
       const [source = '', ...fields] = line.split('\t').filter(Boolean);
       const notAfter = fields.find((field) => field.startsWith('notAfter='))?.slice('notAfter='.length);
-      const subject = fields.find((field) => field.startsWith('subject='))?.slice('subject='.length).trim();
+      const subject = fields
+        .find((field) => field.startsWith('subject='))
+        ?.slice('subject='.length)
+        .trim();
       const validTo = notAfter ? parseCertificateDate(notAfter) : undefined;
       if (!validTo) return { source, kind: 'file' as const, error: `openssl x509 could not read a certificate: ${fields.join(' ').slice(0, 300)}` };
       return { source, kind: 'file' as const, subject, validTo: validTo.toISOString(), daysLeft: daysBetween(now, validTo) };

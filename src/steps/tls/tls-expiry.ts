@@ -28,10 +28,17 @@ export function certificateFindings(reports: CertificateReport[], warnDays: numb
     const days = report.daysLeft ?? 0;
     const evidence = `${report.subject ?? '?'} valid until ${report.validTo}`;
     if (days < 0) findings.push({ severity: 'critical', title: `${what} has expired`, evidence, action: 'Renew and deploy it now.' });
-    else if (days < failDays) findings.push({ severity: 'critical', title: `${what} expires in ${days} day(s)`, evidence, action: `Renew it now (fail threshold: ${failDays} days).` });
-    else if (days < warnDays) findings.push({ severity: 'warning', title: `${what} expires in ${days} day(s)`, evidence, action: `Renew it before ${failDays} days are left.` });
+    else if (days < failDays)
+      findings.push({ severity: 'critical', title: `${what} expires in ${days} day(s)`, evidence, action: `Renew it now (fail threshold: ${failDays} days).` });
+    else if (days < warnDays)
+      findings.push({ severity: 'warning', title: `${what} expires in ${days} day(s)`, evidence, action: `Renew it before ${failDays} days are left.` });
     if (report.hostnameMismatch) {
-      findings.push({ severity: 'warning', title: `${what} does not cover ${report.hostnameMismatch}`, evidence, action: 'Clients checking the name will refuse it.' });
+      findings.push({
+        severity: 'warning',
+        title: `${what} does not cover ${report.hostnameMismatch}`,
+        evidence,
+        action: 'Clients checking the name will refuse it.',
+      });
     }
   }
   return findings;
@@ -55,18 +62,39 @@ async function run(ctx: StepContext): Promise<StepOutcome> {
   }
 
   const findings = certificateFindings(reports, warnDays, failDays);
-  if (opensslMissing) findings.push({ severity: 'warning', title: `openssl is not installed on ${ctx.target.description}: the certificate files were not checked`, evidence: files.join(', ') });
-  if (certbot.installed && !certbot.ok) findings.push({ severity: 'warning', title: 'certbot renew --dry-run failed', evidence: certbot.output, action: 'Renewals will fail the same way: fix it before the certificates expire.' });
+  if (opensslMissing)
+    findings.push({
+      severity: 'warning',
+      title: `openssl is not installed on ${ctx.target.description}: the certificate files were not checked`,
+      evidence: files.join(', '),
+    });
+  if (certbot.installed && !certbot.ok)
+    findings.push({
+      severity: 'warning',
+      title: 'certbot renew --dry-run failed',
+      evidence: certbot.output,
+      action: 'Renewals will fail the same way: fix it before the certificates expire.',
+    });
 
   const checked = reports.filter((report) => report.daysLeft !== undefined);
-  const soonest = checked.reduce<CertificateReport | undefined>((min, report) => (min === undefined || report.daysLeft! < min.daysLeft! ? report : min), undefined);
-  const metrics: Record<string, number> = { certificatesChecked: checked.length, certificatesExpiringSoon: checked.filter((report) => report.daysLeft! < warnDays).length };
+  const soonest = checked.reduce<CertificateReport | undefined>(
+    (min, report) => (min === undefined || report.daysLeft! < min.daysLeft! ? report : min),
+    undefined,
+  );
+  const metrics: Record<string, number> = {
+    certificatesChecked: checked.length,
+    certificatesExpiringSoon: checked.filter((report) => report.daysLeft! < warnDays).length,
+  };
   if (soonest) metrics.minDaysLeft = soonest.daysLeft!;
   for (const report of checked) metrics[`daysLeft:${report.source}`] = report.daysLeft!;
 
   const certbotNote = certbot.installed ? `certbot renew --dry-run ${certbot.ok ? 'passed' : 'failed'}` : 'certbot is not installed';
   const summary = `${checked.length} certificate(s) checked${soonest ? `, the soonest expiry ${soonest.source} in ${soonest.daysLeft} day(s)` : ''}; ${certbotNote}`;
-  const status = findings.some((finding) => finding.severity === 'critical') ? 'failed' : findings.some((finding) => finding.severity === 'warning') ? 'warning' : 'succeeded';
+  const status = findings.some((finding) => finding.severity === 'critical')
+    ? 'failed'
+    : findings.some((finding) => finding.severity === 'warning')
+      ? 'warning'
+      : 'succeeded';
   return { status, summary, metrics, details: { certificates: reports, certbot, warnDays, failDays }, findings };
 }
 
