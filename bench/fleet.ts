@@ -2,14 +2,18 @@
  * Fleet windows on 20 loopback hosts (sshd instances sharing one PostgreSQL), each window one cheap custom
  * step (log, sleep 1 s, log) so the figures are the fleet machinery's, not maintenance work's:
  *   wall time of 20 hosts at max-concurrency 5 against 4 × one host's window (perfect rolling would be 1×);
- *   the runner's memory per host in flight (peak RSS above idle, sampled every 5 ms in a child process that
- *   runs only the fleet) against the same for a one-host window.
+ *   the runner's CPU per host, and its memory per host in flight (peak RSS above idle, sampled every 5 ms in a
+ *   child process that runs only the fleet), against the same for a one-host window.
+ * The hosts share the runner's machine here (sshd, shells), so on a busy machine their own slowdown under
+ * concurrency shows in the first ratio. The second separates it out: a round of the fleet against the same
+ * hosts run at once by separate one-host processes (no pool, no shared event loop); the CPU row tells
+ * whether the runner itself is the bottleneck.
  */
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startFleetSandbox, WORK_STEP, type FleetSandbox } from '../tests/support/fleet-sandbox.js';
+import { startFleetSandbox, WORK_STEP, type FleetHostInfo, type FleetSandbox } from '../tests/support/fleet-sandbox.js';
 import type { BenchRow } from './run.js';
 
 const HOSTS = 20;
@@ -21,15 +25,17 @@ const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
 interface ChildResult {
   wallMs: number;
+  /** CPU time of the runner process (user + system). */
+  cpuMs: number;
   idleRss: number;
   peakRss: number;
   peakInFlight: number;
   statuses: string[];
 }
 
-function runChild(fleet: FleetSandbox, config: string, hosts: number, concurrency: number, windowId: string): Promise<ChildResult> {
+function runChild(fleet: FleetSandbox, config: string, hosts: FleetHostInfo[], concurrency: number, windowId: string): Promise<ChildResult> {
   const inventory = join(fleet.sandbox.root, `bench-${windowId}.txt`);
-  writeFileSync(inventory, fleet.inventory(fleet.hosts.slice(0, hosts)));
+  writeFileSync(inventory, fleet.inventory(hosts));
   const env = {
     ...process.env,
     BENCH_FLEET: JSON.stringify({
@@ -46,12 +52,17 @@ function runChild(fleet: FleetSandbox, config: string, hosts: number, concurrenc
     }),
   };
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--expose-gc', '--import', 'tsx', join(repoRoot, 'bench', 'fleet-child.ts')], { env, cwd: repoRoot, maxBuffer: 4 * MIB }, (error, stdout, stderr) => {
-      if (error) return reject(new Error(`${error.message}: ${stderr}`));
-      const result = JSON.parse(stdout.trim().split('\n').pop()!) as ChildResult;
-      if (result.statuses.some((status) => status !== 'succeeded')) return reject(new Error(`a host did not succeed: ${result.statuses.join(', ')}`));
-      resolve(result);
-    });
+    execFile(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', join(repoRoot, 'bench', 'fleet-child.ts')],
+      { env, cwd: repoRoot, maxBuffer: 4 * MIB },
+      (error, stdout, stderr) => {
+        if (error) return reject(new Error(`${error.message}: ${stderr}`));
+        const result = JSON.parse(stdout.trim().split('\n').pop()!) as ChildResult;
+        if (result.statuses.some((status) => status !== 'succeeded')) return reject(new Error(`a host did not succeed: ${result.statuses.join(', ')}`));
+        resolve(result);
+      },
+    );
   });
 }
 
@@ -61,9 +72,12 @@ export async function benchFleet(): Promise<BenchRow[]> {
     const config = fleet.writeConfig('bench-fleet.yml', STEP_SECONDS);
     const stamp = Date.now();
     const singles: ChildResult[] = [];
-    for (let index = 0; index < SINGLE_RUNS; index++) singles.push(await runChild(fleet, config, 1, 1, `single-${stamp}-${index}`));
+    for (let index = 0; index < SINGLE_RUNS; index++) singles.push(await runChild(fleet, config, fleet.hosts.slice(0, 1), 1, `single-${stamp}-${index}`));
     const single = singles.reduce((best, run) => (run.wallMs < best.wallMs ? run : best));
-    const many = await runChild(fleet, config, HOSTS, CONCURRENCY, `fleet-${stamp}`);
+    const many = await runChild(fleet, config, fleet.hosts, CONCURRENCY, `fleet-${stamp}`);
+    // The same load without the fleet machinery: one-host runs in separate processes side by side.
+    const apart = await Promise.all(fleet.hosts.slice(0, CONCURRENCY).map((host, index) => runChild(fleet, config, [host], 1, `apart-${stamp}-${index}`)));
+    const apartMs = Math.max(...apart.map((run) => run.wallMs));
 
     const rounds = HOSTS / CONCURRENCY;
     const perHostMiB = (many.peakRss - many.idleRss) / MIB / many.peakInFlight;
@@ -76,6 +90,22 @@ export async function benchFleet(): Promise<BenchRow[]> {
         unit: 's',
         ratio: many.wallMs / (rounds * single.wallMs),
         target: '≤ 1.25×',
+      },
+      {
+        row: `fleet: one round of ${CONCURRENCY} hosts in the fleet (its wall time / ${rounds}) vs ${CONCURRENCY} one-host runs in separate processes at once`,
+        ours: many.wallMs / rounds / 1000,
+        reference: apartMs / 1000,
+        unit: 's',
+        ratio: many.wallMs / rounds / apartMs,
+        target: '≤ 1.1×',
+      },
+      {
+        row: `fleet: runner CPU per host (user + system) at max-concurrency ${CONCURRENCY} vs one host alone`,
+        ours: many.cpuMs / HOSTS,
+        reference: single.cpuMs,
+        unit: 'ms',
+        ratio: many.cpuMs / HOSTS / single.cpuMs,
+        target: '≤ 1×',
       },
       {
         row: `fleet: runner memory per host in flight (peak RSS above idle, ${many.peakInFlight} in flight) vs one host alone`,

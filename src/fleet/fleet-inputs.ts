@@ -28,7 +28,8 @@ export function parseFleetInputs(source: InputSource, context: { username: strin
   const hostsText = source.get(Inputs.hosts);
   const inventoryFile = source.get(Inputs.inventory);
   const shardText = source.get(Inputs.shard);
-  if (hostsText && inventoryFile) throw new InputError(Inputs.inventory, inventoryFile, 'give the hosts either inline (hosts) or in a file (inventory), not both');
+  if (hostsText && inventoryFile)
+    throw new InputError(Inputs.inventory, inventoryFile, 'give the hosts either inline (hosts) or in a file (inventory), not both');
   if (!hostsText && !inventoryFile) {
     if (shardText) throw new InputError(Inputs.shard, shardText, 'a shard needs hosts or an inventory to split');
     return undefined;
@@ -40,7 +41,11 @@ export function parseFleetInputs(source: InputSource, context: { username: strin
   const inventory = parseInventory(hostsText || readInventory(inventoryFile), where, { username: context.username, port: context.port });
   for (const host of inventory) {
     if (hostWindowId(context.windowId, host.label).length > WINDOW_ID_MAX) {
-      throw new InputError(Inputs.windowId, context.windowId, `with host label ${host.label} (${where} line ${host.line}) the host's window id would pass ${WINDOW_ID_MAX} characters; shorten one`);
+      throw new InputError(
+        Inputs.windowId,
+        context.windowId,
+        `with host label ${host.label} (${where} line ${host.line}) the host's window id would pass ${WINDOW_ID_MAX} characters; shorten one`,
+      );
     }
   }
   const shard = shardText ? parseShard(Inputs.shard, shardText) : undefined;

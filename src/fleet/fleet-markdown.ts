@@ -45,7 +45,9 @@ function headline(fleet: FleetResult): string {
 
 function factsLine(fleet: FleetResult): string {
   const facts = [`Window ${code(fleet.windowId)} (each host's is ${code(`${fleet.windowId}-<label>`)})`];
-  const shard = fleet.shard ? `shard ${fleet.shard.index}/${fleet.shard.count}: ${plural(fleet.hosts.length, 'host')} of ${number(fleet.inventorySize)}` : plural(fleet.hosts.length, 'host');
+  const shard = fleet.shard
+    ? `shard ${fleet.shard.index}/${fleet.shard.count}: ${plural(fleet.hosts.length, 'host')} of ${number(fleet.inventorySize)}`
+    : plural(fleet.hosts.length, 'host');
   facts.push(`${shard} from ${text(fleet.source)}`);
   facts.push(`at most ${number(fleet.concurrency)} at a time (max-concurrency ${describeLimit(fleet.maxConcurrency)}), peak ${number(fleet.peakInFlight)}`);
   facts.push(`error budget ${plural(fleet.errorBudget, 'failure')} (max-errors ${describeLimit(fleet.maxErrors)})`);
@@ -104,7 +106,9 @@ function budgetNote(fleet: FleetResult): string {
 function failuresSection(fleet: FleetResult, limit: number): string {
   const failed = fleet.hosts.filter((run) => run.status === 'failed');
   if (failed.length === 0) return '';
-  const lines = failed.map((run) => `- **${text(run.host.label)}**: ${text(truncate(run.result?.failureMessage ?? run.result?.journal.message ?? run.error ?? 'failed', limit))}`);
+  const lines = failed.map(
+    (run) => `- **${text(run.host.label)}**: ${text(truncate(run.result?.failureMessage ?? run.result?.journal.message ?? run.error ?? 'failed', limit))}`,
+  );
   return `### Failures\n\n${lines.join('\n')}`;
 }
 
@@ -126,7 +130,9 @@ export function renderFleetSummary(fleet: FleetResult, maxBytes = SUMMARY_LIMIT_
     if (fleet.skippedReason) parts.push(`Not running today: ${text(fleet.skippedReason)}. No host was contacted.`);
     if (fleet.hosts.length) parts.push(tally(fleet), hostTable(fleet));
     parts.push(budgetNote(fleet), failuresSection(fleet, level < 3 ? 2000 : 200));
-    parts.push(`The artifact ${code(fleet.artifactName)} holds every host's report (${code('<label>/report.html')}, ${code('report.md')}, ${code('window.json')}, …) and ${code('fleet.json')}.`);
+    parts.push(
+      `The artifact ${code(fleet.artifactName)} holds every host's report (${code('<label>/report.html')}, ${code('report.md')}, ${code('window.json')}, …) and ${code('fleet.json')}.`,
+    );
     if (level < 2) parts.push(hostReports(fleet, level === 1));
     return parts.filter(Boolean).join('\n\n') + '\n';
   };

@@ -60,7 +60,9 @@ export function fleetFailureMessage(fleet: Pick<FleetResult, 'hosts' | 'errorBud
     parts.push(`the ${fleet.tier} window failed on ${failed.length} of ${fleet.hosts.length} hosts: ${listed.join(', ')}${failed.length > 10 ? ', …' : ''}`);
   }
   if (notStarted.length) {
-    const why = fleet.budgetSpent ? `the error budget was spent (max-errors ${describeLimit(fleet.maxErrors)}: ${fleet.errorBudget} failure${fleet.errorBudget === 1 ? '' : 's'} tolerated)` : 'the run was cancelled';
+    const why = fleet.budgetSpent
+      ? `the error budget was spent (max-errors ${describeLimit(fleet.maxErrors)}: ${fleet.errorBudget} failure${fleet.errorBudget === 1 ? '' : 's'} tolerated)`
+      : 'the run was cancelled';
     parts.push(`${notStarted.length} host${notStarted.length === 1 ? ' was' : 's were'} not started: ${why}`);
   }
   return parts.join('; ');

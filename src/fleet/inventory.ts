@@ -9,7 +9,10 @@ const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 /** `db1.example.com` on port 22, `db1.example.com-2222` elsewhere (the port tells hosts apart). */
 export function defaultLabel(endpoint: HostEndpoint): string {
   const name = endpoint.port === 22 ? endpoint.host : `${endpoint.host}-${endpoint.port}`;
-  return name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 63);
+  return name
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, 63);
 }
 
 /** "Input 'x' has an invalid value "v": why." → ""v": why" (the line number says where instead). */

@@ -48,7 +48,9 @@ async function runHosts(options: FleetRunOptions, context: HostRunContext, concu
     onThrow: (error, host): HostRun => ({ host, status: 'failed', error: getErrorMessage(error) }),
     isError: (run) => run.status === 'failed',
   });
-  const runs = pool.entries.map((entry, index): HostRun => (entry.started ? entry.result : { host: hosts[index], status: 'not-started', notStarted: entry.reason }));
+  const runs = pool.entries.map((entry, index): HostRun =>
+    entry.started ? entry.result : { host: hosts[index], status: 'not-started', notStarted: entry.reason },
+  );
   return { runs, pool };
 }
 
@@ -58,23 +60,36 @@ async function publishFleet(report: FleetReport, options: FleetRunOptions): Prom
   try {
     await io.summary.write(report.summary);
   } catch (error) {
-    io.annotate('warning', `writing the job summary failed: ${getErrorMessage(error)}; it is in ${path.join(fleet.reportDir, FLEET_SUMMARY)}`, 'Job summary not written');
+    io.annotate(
+      'warning',
+      `writing the job summary failed: ${getErrorMessage(error)}; it is in ${path.join(fleet.reportDir, FLEET_SUMMARY)}`,
+      'Job summary not written',
+    );
   }
   for (const [name, value] of Object.entries(fleetOutputs(fleet))) io.setOutput(name, value);
   const annotations = fleetAnnotations(fleet);
   for (const level of ['error', 'warning'] as const) {
     const ofLevel = annotations.filter((annotation) => annotation.level === level);
     for (const annotation of ofLevel.slice(0, ANNOTATIONS_PER_LEVEL)) io.annotate(level, annotation.message, annotation.title);
-    if (ofLevel.length > ANNOTATIONS_PER_LEVEL) io.annotate('notice', `${ofLevel.length - ANNOTATIONS_PER_LEVEL} more ${level}s are in the job summary and the host reports.`, `More ${level}s`);
+    if (ofLevel.length > ANNOTATIONS_PER_LEVEL)
+      io.annotate('notice', `${ofLevel.length - ANNOTATIONS_PER_LEVEL} more ${level}s are in the job summary and the host reports.`, `More ${level}s`);
   }
   const env = options.env ?? process.env;
   if (options.artifact && !env.ACTIONS_RUNTIME_TOKEN) {
-    io.annotate('notice', `Not running in GitHub Actions (ACTIONS_RUNTIME_TOKEN is not set): the reports stay in ${fleet.reportDir}.`, 'Artifact upload skipped');
+    io.annotate(
+      'notice',
+      `Not running in GitHub Actions (ACTIONS_RUNTIME_TOKEN is not set): the reports stay in ${fleet.reportDir}.`,
+      'Artifact upload skipped',
+    );
   } else if (options.artifact) {
     try {
       await options.artifact.upload(fleet.artifactName, report.files, fleet.reportDir);
     } catch (error) {
-      io.annotate('warning', `uploading artifact ${fleet.artifactName} failed: ${getErrorMessage(error)}; the reports are in ${fleet.reportDir} on the runner`, 'Artifact upload failed');
+      io.annotate(
+        'warning',
+        `uploading artifact ${fleet.artifactName} failed: ${getErrorMessage(error)}; the reports are in ${fleet.reportDir} on the runner`,
+        'Artifact upload failed',
+      );
     }
   }
 }
@@ -94,7 +109,17 @@ export async function runFleetAndReport(options: FleetRunOptions): Promise<Fleet
   const concurrency = resolveLimit(fleet.maxConcurrency, fleet.hosts.length, 1);
   const errorBudget = resolveLimit(fleet.maxErrors, fleet.hosts.length, 0);
   const artifactName = fleetArtifactName(settings);
-  const context: HostRunContext = { settings, config, io, reportDir, artifactName, runUrl: runUrl(settings), cancel: options.cancel, now, connect: options.connect };
+  const context: HostRunContext = {
+    settings,
+    config,
+    io,
+    reportDir,
+    artifactName,
+    runUrl: runUrl(settings),
+    cancel: options.cancel,
+    now,
+    connect: options.connect,
+  };
 
   const guard = shouldRunOn(settings.onlyOn, now(), config.window.timezone);
   const shard = fleet.shard ? ` (shard ${fleet.shard.index}/${fleet.shard.count} of ${fleet.inventorySize})` : '';

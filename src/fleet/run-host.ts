@@ -57,7 +57,14 @@ function unreachable(description: string, error: unknown): Target {
 
 function earlierSuccess(journal: Journal, settings: Settings, config: MaintenanceConfig, now: Date): WindowResult {
   const detailsOf = (id: string) => journal.steps.find((step) => step.id === id)?.details;
-  return { result: 'succeeded', journal, plan: planFor(settings, config, now), baseline: detailsOf('snapshot.baseline'), post: detailsOf('snapshot.post'), warnings: [] };
+  return {
+    result: 'succeeded',
+    journal,
+    plan: planFor(settings, config, now),
+    baseline: detailsOf('snapshot.baseline'),
+    post: detailsOf('snapshot.post'),
+    warnings: [],
+  };
 }
 
 /**
@@ -96,7 +103,13 @@ export async function runHost(context: HostRunContext, host: FleetHost): Promise
   } finally {
     await target.close();
   }
-  const finished = (run: Pick<HostRun, 'result' | 'report'>): HostRun => ({ host, status, startedAt: startedAt.toISOString(), durationMs: context.now().getTime() - startedAt.getTime(), ...run });
+  const finished = (run: Pick<HostRun, 'result' | 'report'>): HostRun => ({
+    host,
+    status,
+    startedAt: startedAt.toISOString(),
+    durationMs: context.now().getTime() - startedAt.getTime(),
+    ...run,
+  });
   try {
     const report = await writeReport(result, settings.reportDir, secrets, { artifactName: context.artifactName, runUrl: context.runUrl });
     return finished({ result: report.result, report });

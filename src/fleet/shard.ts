@@ -6,7 +6,8 @@ export function parseShard(input: string, value: string): Shard {
   const match = /^(\d+)\/(\d+)$/.exec(value);
   const index = Number(match?.[1]);
   const count = Number(match?.[2]);
-  if (!match || count < 1 || index < 1 || index > count) throw new InputError(input, value, 'expected i/n with 1 ≤ i ≤ n, e.g. 2/4 for the second of four matrix jobs');
+  if (!match || count < 1 || index < 1 || index > count)
+    throw new InputError(input, value, 'expected i/n with 1 ≤ i ≤ n, e.g. 2/4 for the second of four matrix jobs');
   return { index, count };
 }
 

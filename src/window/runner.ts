@@ -81,11 +81,19 @@ async function runWithTimeout(run: (signal: AbortSignal) => Promise<StepOutcome>
 
 /** Executes a plan on a host: lock, journal, resume, deadline, downtime bracket, failure policy. */
 export async function runWindow(options: RunWindowOptions): Promise<WindowResult> {
-  const { target, config, settings, plan, io } = options;
+  const { target, config, settings, plan } = options;
   const now = options.now ?? (() => new Date());
   const secrets = secretsOf(settings);
   const forms = secretForms(secrets);
   const mask = (text: string) => maskText(text, forms);
+  // Steps stream their commands' output through here, and a command may print a secret: every line is masked.
+  const io: RunnerIO = {
+    info: (message) => options.io.info(mask(message)),
+    warn: (message) => options.io.warn(mask(message)),
+    error: (message) => options.io.error(mask(message)),
+    debug: (message) => options.io.debug(mask(message)),
+    group: (name, work) => options.io.group(mask(name), work),
+  };
   const store = new JournalStore(target, config.stateDir, settings.windowId, settings.reportDir, secrets);
   const warnings: string[] = [...plan.warnings];
   const longestStep = Math.max(...plan.steps.map((entry) => entry.step.timeoutMs), 60_000);
@@ -193,7 +201,8 @@ export async function runWindow(options: RunWindowOptions): Promise<WindowResult
     record.metrics = { downtimeSeconds: bracket.downtimeSeconds };
     if (!bracket.healthy) {
       record.status = 'failed';
-      record.error = record.summary = `the app did not come back healthy after the downtime bracket within ${formatDuration(config.health.timeoutMs)}: ${mask(startError ?? health.detail)}`;
+      const app = config.services.app.length ? config.services.app.join(', ') : 'the app';
+      record.error = record.summary = `${app} did not come back healthy after the downtime bracket within ${formatDuration(config.health.timeoutMs)}: ${mask([startError, health.detail].filter(Boolean).join('; '))}`;
     } else if (bracket.countsEqual === false) {
       record.status = 'failed';
       record.error = record.summary = `integrity tables changed across the downtime bracket while writes were stopped: before ${JSON.stringify(bracket.countsBefore)}, after ${JSON.stringify(countsAfter)}`;

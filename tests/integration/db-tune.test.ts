@@ -37,7 +37,8 @@ function limitPostmaster(pid: number): string | undefined {
 }
 
 const show = (name: string) => sandbox.psql(`show ${name}`);
-const autoConf = () => sandbox.psql("select string_agg(name || '=' || setting, ',' order by name) from pg_file_settings where sourcefile like '%/postgresql.auto.conf'");
+const autoConf = () =>
+  sandbox.psql("select string_agg(name || '=' || setting, ',' order by name) from pg_file_settings where sourcefile like '%/postgresql.auto.conf'");
 const reportOf = (details: unknown, name: string) => (details as { settings: SettingReport[] }).settings.find((entry) => entry.name === name)!;
 const memoryOf = (details: unknown) => (details as { memory: PostgresMemory }).memory;
 
@@ -164,7 +165,9 @@ describe('db.tune', () => {
       expect(await sandbox.psql("select pending_restart from pg_settings where name = 'shared_buffers'")).toBe('t');
       expect(Number(readFileSync(`${sandbox.postgres.dataDir}/postmaster.pid`, 'utf8').split('\n')[0])).toBe(postmasterPid);
       expect(outcome.details).toMatchObject({ pendingRestart: ['shared_buffers'] });
-      expect(outcome.findings?.find((finding) => finding.title === 'Apply at the next restart of PostgreSQL')?.evidence).toContain('shared_buffers = 256MB (now 32.0 MiB)');
+      expect(outcome.findings?.find((finding) => finding.title === 'Apply at the next restart of PostgreSQL')?.evidence).toContain(
+        'shared_buffers = 256MB (now 32.0 MiB)',
+      );
       expect(outcome.summary).toMatch(/^applied \d+ setting\(s\) for 1\.00 GiB .*at the next restart \(/);
 
       // Re-run after an interruption: the values recorded first stay the rollback point.

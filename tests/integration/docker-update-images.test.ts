@@ -82,7 +82,8 @@ describe.skipIf(!available.ok)(`docker.update-images on Podman behind docker-com
     await Promise.all([engine?.stop(), sandbox?.stop()]);
   });
 
-  it('records the previous image ids first, recreates the api on the new image and waits until it is healthy', async () => {
+  // Each update runs about ten docker / compose commands (compose v1 on Podman: about a second each here).
+  it('records the previous image ids first, recreates the api on the new image and waits until it is healthy', { timeout: 150_000 }, async () => {
     const before = await apiImageId();
     const updated = await engine.makeImage(APP_IMAGE); // a new build behind the same tag: the "update"
     const harness = stepHarness(sandbox, { config: config() });
@@ -102,40 +103,51 @@ describe.skipIf(!available.ok)(`docker.update-images on Podman behind docker-com
       expect(await healthy(healthUrl)).toBe(true);
       const rollbackTag = await engine.docker(['image', 'inspect', '--format', '{{.Id}}', `${ROLLBACK_REPOSITORY}:api`]);
       expect(rollbackTag.stdout.trim()).toBe(before);
-    } finally {
-      await harness.close();
-    }
-  });
 
-  it('fails when the app is unhealthy on the new image; a re-run keeps the first rollback point; the rollback restores the previous image', async () => {
-    const good = await apiImageId();
-    const broken = await makeBrokenImage();
-    const facts: WindowFacts = {};
-    const harness = stepHarness(sandbox, { config: config(), facts });
-    try {
-      const outcome = await harness.run(dockerUpdateImages(harness.config));
-      expect(outcome.status).toBe('failed');
-      expect(outcome.summary).toMatch(/^the app is not healthy after recreating api with new images: /);
-      expect(facts.previousImages).toEqual({ api: good });
-      expect(await healthy(healthUrl)).toBe(false);
-
-      // Resumed after the failure: the images running now are the broken ones; the rollback point stays.
-      const again = await harness.run(dockerUpdateImages(harness.config));
-      expect(again.status).toBe('failed');
-      expect((again.details as { recreated: string[] }).recreated).toEqual(['api']);
-      expect(facts.previousImages).toEqual({ api: good });
-
-      const restored = await restorePreviousImages(harness.context());
+      // A journal holding only the image ids (no references): the rollback takes the containers' own.
+      const restored = await restorePreviousImages({ ...harness.context(), facts: { previousImages: { api: before } } });
       expect(restored.status, restored.summary).toBe('succeeded');
-      expect(await apiImageId()).toBe(good);
-      expect(await healthy(healthUrl)).toBe(true);
-      const tagged = await engine.docker(['image', 'inspect', '--format', '{{.Id}}', APP_IMAGE]);
-      expect(tagged.stdout.trim()).toBe(good);
-      expect(broken).not.toBe(good);
+      expect(await apiImageId()).toBe(before);
     } finally {
       await harness.close();
     }
   });
+
+  it(
+    'fails when the app is unhealthy on the new image; a re-run keeps the first rollback point; the rollback restores the previous image',
+    { timeout: 150_000 },
+    async () => {
+      expect((await compose(['up', '-d', 'api'])).code).toBe(0);
+      await waitFor(healthUrl, () => healthy(healthUrl), 15_000);
+      const good = await apiImageId();
+      const broken = await makeBrokenImage();
+      const facts: WindowFacts = {};
+      const harness = stepHarness(sandbox, { config: config(), facts });
+      try {
+        const outcome = await harness.run(dockerUpdateImages(harness.config));
+        expect(outcome.status).toBe('failed');
+        expect(outcome.summary).toMatch(/^the app is not healthy after recreating api with new images: /);
+        expect(facts.previousImages).toEqual({ api: good });
+        expect(await healthy(healthUrl)).toBe(false);
+
+        // Resumed after the failure: the images running now are the broken ones; the rollback point stays.
+        const again = await harness.run(dockerUpdateImages(harness.config));
+        expect(again.status).toBe('failed');
+        expect((again.details as { recreated: string[] }).recreated).toEqual(['api']);
+        expect(facts.previousImages).toEqual({ api: good });
+
+        const restored = await restorePreviousImages(harness.context());
+        expect(restored.status, restored.summary).toBe('succeeded');
+        expect(await apiImageId()).toBe(good);
+        expect(await healthy(healthUrl)).toBe(true);
+        const tagged = await engine.docker(['image', 'inspect', '--format', '{{.Id}}', APP_IMAGE]);
+        expect(tagged.stdout.trim()).toBe(good);
+        expect(broken).not.toBe(good);
+      } finally {
+        await harness.close();
+      }
+    },
+  );
 
   it('rollback without a recorded rollback point is skipped', async () => {
     const harness = stepHarness(sandbox, { config: config() });

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli.js';
 import { runFleetAndReport, type FleetReport } from '../../src/fleet/run-fleet.js';
 import { cliIO } from '../../src/report/publish.js';
 import { mapInputSource } from '../../src/settings/input-source.js';
@@ -53,7 +54,8 @@ async function runFleet(inputs: Record<string, string>, attempt = 1): Promise<Fl
 const statusOf = (report: FleetReport) => Object.fromEntries(report.fleet.hosts.map((run) => [run.host.label, run.status]));
 const setFailing = (hosts: FleetHostInfo[]) => hosts.forEach((host) => writeFileSync(fleet.failMarker(host.port), ''));
 const clearFailing = () => fleet.hosts.forEach((host) => rmSync(fleet.failMarker(host.port), { force: true }));
-const journalOnHost = (label: string, windowId: string) => JSON.parse(readFileSync(join(fleet.stateDir(label), 'windows', `${windowId}-${label}.json`), 'utf8'));
+const journalOnHost = (label: string, windowId: string) =>
+  JSON.parse(readFileSync(join(fleet.stateDir(label), 'windows', `${windowId}-${label}.json`), 'utf8'));
 
 describe('fleet windows', () => {
   it('runs 20 hosts at most 25% (5) at a time, measured on the hosts; a re-run skips the hosts that succeeded', async () => {
@@ -65,12 +67,13 @@ describe('fleet windows', () => {
     // Every host ran once; the concurrency, from the hosts' own logs, never passed 5 and did reach it.
     const intervals = fleet.hosts.map((host) => workIntervals(fleet, host.port));
     expect(intervals.map((list) => list.length)).toEqual(fleet.hosts.map(() => 1));
-    const overlap = maxOverlap(intervals.flat());
-    expect(overlap).toBeLessThanOrEqual(5);
-    expect(overlap).toBeGreaterThanOrEqual(4);
-    // The journals on the hosts bracket each whole window (lock to release): the same bound holds for them.
-    const windows = fleet.hosts.map((host) => journalOnHost(host.label, windowId)).map((journal) => [Date.parse(journal.startedAt), Date.parse(journal.endedAt)] as [number, number]);
+    expect(maxOverlap(intervals.flat())).toBeLessThanOrEqual(5);
+    // The journals on the hosts bracket each whole window (lock to end): the bound holds, and was reached.
+    const windows = fleet.hosts
+      .map((host) => journalOnHost(host.label, windowId))
+      .map((journal) => [Date.parse(journal.startedAt), Date.parse(journal.endedAt)] as [number, number]);
     expect(maxOverlap(windows)).toBeLessThanOrEqual(5);
+    expect(maxOverlap(windows)).toBeGreaterThanOrEqual(4);
     expect(first.fleet.concurrency).toBe(5);
     expect(first.fleet.peakInFlight).toBe(5);
 
@@ -95,7 +98,13 @@ describe('fleet windows', () => {
     expect(first.published).toContain(`failed-step=h17:${WORK_STEP},h18:${WORK_STEP},h19:${WORK_STEP}`);
     expect(first.published.some((line) => /^error: Step custom\.work failed on 127\.0\.0\.1:\d+: custom\.work failed \(exit code 3\)$/.test(line))).toBe(true);
     const json = JSON.parse(readFileSync(join(reportDir, 'fleet.json'), 'utf8'));
-    expect(json).toMatchObject({ windowId, result: 'failed', maxConcurrency: { input: '25%', hosts: 5 }, maxErrors: { input: '3', hosts: 3 }, peakInFlight: 5 });
+    expect(json).toMatchObject({
+      windowId,
+      result: 'failed',
+      maxConcurrency: { input: '25%', hosts: 5 },
+      maxErrors: { input: '3', hosts: 3 },
+      peakInFlight: 5,
+    });
     expect(json.hosts[18]).toMatchObject({ label: 'h18', status: 'failed', failedStep: WORK_STEP, windowId: 'roll-h18', reportDir: 'h18' });
     expect(first.log.some((line) => /^\[h05\] custom\.work: succeeded in/.test(line))).toBe(true);
 
@@ -142,8 +151,12 @@ describe('fleet windows', () => {
     });
     for (const entry of notStarted) expect(existsSync(join(fleet.stateDir(entry.host.label), 'windows', `budget-${entry.host.label}.json`))).toBe(false);
     expect(report.published.join('\n')).toContain(`so ${notStarted.length} hosts were not started. Hosts already in flight finished.`);
-    expect(report.published).toContain(`error: Error budget spent: ${notStarted.length} host(s) not started: ${notStarted.map((entry) => entry.host.label).join(', ')}`);
-    expect(report.fleet.failureMessage).toMatch(new RegExp(`${notStarted.length} hosts were not started: the error budget was spent \\(max-errors 10%: 2 failures tolerated\\)$`));
+    expect(report.published).toContain(
+      `error: Error budget spent: ${notStarted.length} host(s) not started: ${notStarted.map((entry) => entry.host.label).join(', ')}`,
+    );
+    expect(report.fleet.failureMessage).toMatch(
+      new RegExp(`${notStarted.length} hosts were not started: the error budget was spent \\(max-errors 10%: 2 failures tolerated\\)$`),
+    );
   });
 
   it('takes its shard of the inventory, and counts a host it cannot reach as a failure that did not start', async () => {
@@ -158,5 +171,29 @@ describe('fleet windows', () => {
     expect(report.published.join('\n')).toMatch(/\| gone \| `mwroot@127\.0\.0\.1:1` \| ❌ failed \| .* \| did not start \|/);
     expect(report.published.join('\n')).toContain('shard 1/2: 4 hosts of 8');
     expect(report.fleet.artifactName).toBe('maintenance-fleet-shard-shard1of2-attempt1');
+  });
+
+  it('runs a fleet from the CLI when an inventory is given, exit 1 when a host failed', async () => {
+    const root = fleet.sandbox.root;
+    const [ok, bad] = fleet.hosts.slice(10, 12);
+    writeFileSync(join(root, 'cli-inventory.txt'), fleet.inventory([ok, bad]));
+    writeFileSync(join(root, 'known_hosts'), fleet.knownHosts);
+    setFailing([bad]);
+    const summaryFile = join(root, 'cli-summary.md');
+    const code = await main([
+      'run',
+      ...['--inventory', join(root, 'cli-inventory.txt'), '--max-concurrency', '100%', '--max-errors', '1'],
+      ...['--private-key-file', fleet.sandbox.ssh.privateKeyPath, '--known-hosts-file', join(root, 'known_hosts')],
+      ...['--config', config, '--steps', WORK_STEP, '--window-id', 'cli', '--report-dir', join(root, 'report', 'cli'), '--summary-file', summaryFile],
+    ]);
+    clearFailing();
+    expect(code).toBe(1);
+    const summary = readFileSync(summaryFile, 'utf8');
+    expect(summary.startsWith('## ❌ Weekly maintenance window failed on 1 of 2 hosts')).toBe(true);
+    expect(summary).toContain(`| ${ok.label} | \`mwroot@127.0.0.1:${ok.port}\` | ✅ succeeded |`);
+    expect(JSON.parse(readFileSync(join(root, 'report', 'cli', 'fleet.json'), 'utf8')).hosts.map((host: { status: string }) => host.status)).toEqual([
+      'succeeded',
+      'failed',
+    ]);
   });
 });

@@ -40,7 +40,9 @@ describe('dr.drill', () => {
   it('restores the newest backup into a scratch database, times it and checks it against the targets', async () => {
     const { outcome, facts, log } = await runner.run(drDrill, { backups: { dir: caseDir(sandbox, [goodGz]) } });
     expect(outcome.status, outcome.summary).toBe('succeeded');
-    expect(outcome.summary).toMatch(/^restored .*\.sql\.gz into a scratch database: RTO [\d.]+ (ms|s) \(target 1h\), RPO [\d.]+ (ms|s) \(target 24h\); rows backup\/live: vendor_equipment \d+\/\d+, threat_intelligence \d+\/\d+$/);
+    expect(outcome.summary).toMatch(
+      /^restored .*\.sql\.gz into a scratch database: RTO [\d.]+ (ms|s) \(target 1h\), RPO [\d.]+ (ms|s) \(target 24h\); rows backup\/live: vendor_equipment \d+\/\d+, threat_intelligence \d+\/\d+$/,
+    );
     expect(outcome.metrics).toMatchObject({ rtoTargetMs: 3_600_000, rpoTargetMs: 86_400_000 });
     expect(outcome.metrics!.recoveryMs).toBeGreaterThanOrEqual(outcome.metrics!.restoreMs!);
     expect(outcome.details).toMatchObject({
@@ -70,7 +72,9 @@ describe('dr.drill', () => {
     utimesSync(join(dir, basename(goodGz)), twoDaysAgo, twoDaysAgo);
     const { outcome } = await runner.run(drDrill, { backups: { dir } });
     expect(outcome.status).toBe('warning');
-    expect(outcome.findings!.find((entry) => entry.title === 'Recovery point objective missed')?.evidence).toMatch(/ is 2d 0h old; dr\.rpo-target is 24h: a disaster now loses that much$/);
+    expect(outcome.findings!.find((entry) => entry.title === 'Recovery point objective missed')?.evidence).toMatch(
+      / is 2d 0h old; dr\.rpo-target is 24h: a disaster now loses that much$/,
+    );
     expect(outcome.metrics!.backupAgeMs).toBeGreaterThan(47 * 3_600_000);
   });
 
@@ -80,7 +84,10 @@ describe('dr.drill', () => {
       const { outcome } = await runner.run(drDrill, { backups: { dir: caseDir(sandbox, [goodGz]) } });
       expect(outcome.status).toBe('succeeded');
       expect(outcome.findings).toContainEqual(
-        expect.objectContaining({ severity: 'info', evidence: expect.stringContaining(`vendor_equipment: backup ${rows.vendor_equipment}, live ${rows.vendor_equipment + 1}`) }),
+        expect.objectContaining({
+          severity: 'info',
+          evidence: expect.stringContaining(`vendor_equipment: backup ${rows.vendor_equipment}, live ${rows.vendor_equipment + 1}`),
+        }),
       );
     } finally {
       await sandbox.psql("delete from vendor_equipment where serial = 'SN-DR'", 'ner11_db');
@@ -90,7 +97,9 @@ describe('dr.drill', () => {
   it('fails when the restore fails, and still drops the scratch database', async () => {
     const { outcome, facts } = await runner.run(drDrill, { backups: { dir: backupWith('SELECT * FROM no_such_table;') } });
     expect(outcome.status).toBe('failed');
-    expect(outcome.summary).toMatch(/DR drill: restoring .* failed: restoring .* into database mw_dr_[0-9a-f]{12} on .* failed \(exit code 3\).*no_such_table/s);
+    expect(outcome.summary).toMatch(
+      /DR drill: restoring .* failed: restoring .* into database mw_dr_[0-9a-f]{12} on .* failed \(exit code 3\).*no_such_table/s,
+    );
     expect(outcome.details).toMatchObject({ scratchDropped: true });
     expect(outcome.findings?.[0]).toMatchObject({ severity: 'critical', title: 'The newest backup does not restore' });
     expect(facts.drDrill).toBeUndefined();
@@ -125,7 +134,11 @@ describe('dr.drill', () => {
     const controller = new AbortController();
     const running = runner.run(drDrill, { backups: { dir: backupWith('SELECT pg_sleep(30);') } }, {}, controller.signal);
     // Cancel once the scratch database exists and the restore is sleeping in it.
-    for (let i = 0; i < 200 && !(await sandbox.psql("select count(*) from pg_stat_activity where datname like 'mw_dr_%' and query like '%pg_sleep%'")).startsWith('1'); i++) {
+    for (
+      let i = 0;
+      i < 200 && !(await sandbox.psql("select count(*) from pg_stat_activity where datname like 'mw_dr_%' and query like '%pg_sleep%'")).startsWith('1');
+      i++
+    ) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     controller.abort();

@@ -59,7 +59,11 @@ async function hostRuntimes(): Promise<string[]> {
 describe('versions.review', () => {
   it('reports PostgreSQL 15 as supported more than a year before its end of life, with the host runtimes', async () => {
     const outcome = await review('2026-06-01T02:00:00Z');
-    const details = outcome.details as { postgres: { state: string; eol: string; versionNum: number }; runtimes: { runtime: string; full: string; where: string }[]; eolTables: { writtenOn: string }[] };
+    const details = outcome.details as {
+      postgres: { state: string; eol: string; versionNum: number };
+      runtimes: { runtime: string; full: string; where: string }[];
+      eolTables: { writtenOn: string }[];
+    };
     expect(details.postgres).toMatchObject({ state: 'supported', eol: '2027-11-11' });
     expect(Math.floor(details.postgres.versionNum / 10000)).toBe(15);
     expect(outcome.metrics?.postgresDaysToEol).toBe(528);
@@ -107,7 +111,14 @@ describe('versions.review', () => {
     if (!existsSync(`${DEBIAN_BINDIR}/pg_upgrade`)) return expect.fail(`${DEBIAN_BINDIR}/pg_upgrade is needed (postgresql-15)`);
     const outcome = await review('2026-06-01T02:00:00Z');
     const details = outcome.details as { cluster: ClusterFacts; pgUpgrade: PgUpgradeBinary[] };
-    expect(details.cluster).toMatchObject({ major: '15', port: sandbox.postgres.port, dataDirectory: sandbox.postgres.dataDir, encoding: 'UTF8', collate: 'C', ctype: 'C' });
+    expect(details.cluster).toMatchObject({
+      major: '15',
+      port: sandbox.postgres.port,
+      dataDirectory: sandbox.postgres.dataDir,
+      encoding: 'UTF8',
+      collate: 'C',
+      ctype: 'C',
+    });
     expect(details.pgUpgrade).toContainEqual({ major: '15', path: `${DEBIAN_BINDIR}/pg_upgrade`, bindir: DEBIAN_BINDIR });
     // Only the same major is installed here: nothing to plan.
     expect(titled(outcome, /pg_upgrade/)).toEqual([]);
@@ -118,8 +129,13 @@ describe('versions.review', () => {
     mkdirSync(workDir);
     chownSync(workDir, statSync(sandbox.postgres.dataDir).uid, statSync(sandbox.postgres.dataDir).gid);
     const checkDir = join(workDir, 'new-cluster');
-    const script = checkScript(pgUpgradeCheckCommands(details.cluster, DEBIAN_BINDIR, { major: '15', path: `${DEBIAN_BINDIR}/pg_upgrade`, bindir: DEBIAN_BINDIR }, checkDir));
-    const result = spawnSync('su', ['postgres', '-s', '/bin/sh', '-c', `${script} && echo removed=$(test -e ${checkDir} && echo no || echo yes)`], { encoding: 'utf8', timeout: 60_000 });
+    const script = checkScript(
+      pgUpgradeCheckCommands(details.cluster, DEBIAN_BINDIR, { major: '15', path: `${DEBIAN_BINDIR}/pg_upgrade`, bindir: DEBIAN_BINDIR }, checkDir),
+    );
+    const result = spawnSync('su', ['postgres', '-s', '/bin/sh', '-c', `${script} && echo removed=$(test -e ${checkDir} && echo no || echo yes)`], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(result.stdout, result.stderr).toContain('*Clusters are compatible*');
     expect(result.stdout).toContain('Performing Consistency Checks on Old Live Server');
     expect(result.stdout).toContain('removed=yes');

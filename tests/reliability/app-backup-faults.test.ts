@@ -22,7 +22,14 @@ async function expectHostWhole(): Promise<void> {
   expect(await integrityCounts(sandbox)).toEqual(countsBefore);
 }
 const tiers = (add: unknown[], tier = 'weekly') => ({ tiers: { [tier]: { add } } });
-const run = (attempt: number) => ({ repository: 'test/repo', runId: '1', runAttempt: attempt, workflow: 'test', serverUrl: 'https://github.com', actor: 'tester' });
+const run = (attempt: number) => ({
+  repository: 'test/repo',
+  runId: '1',
+  runAttempt: attempt,
+  workflow: 'test',
+  serverUrl: 'https://github.com',
+  actor: 'tester',
+});
 
 describe('the app does not come back after the downtime bracket', () => {
   it('fails loudly naming the app and its health URL; a re-run starts it again', async () => {
@@ -59,9 +66,9 @@ describe('the app does not come back after the downtime bracket', () => {
 });
 
 describe('on-failure: rollback', () => {
-  it("a destructive downtime step that deleted rows and failed: the window's own fresh backup is restored, the app is up", async () => {
+  it("a destructive downtime step that deleted 1000 rows and failed: the window's own fresh backup is restored, the app is up", async () => {
     const { socketDir, port } = sandbox.postgres;
-    const wreck = `psql -X -q -h ${socketDir} -p ${port} -U postgres -d ner11_db -c 'delete from vendor_equipment where id % 2 = 0' && echo deleted half && exit 1`;
+    const wreck = `psql -X -q -h ${socketDir} -p ${port} -U postgres -d ner11_db -c 'delete from vendor_equipment where id in (select id from vendor_equipment order by id limit 1000)' && echo deleted && exit 1`;
     const result = await runSandboxWindow(sandbox, {
       config: tiers([{ id: 'custom.wreck', run: wreck, impact: 'downtime', destructive: true, after: 'backup.fresh' }], 'monthly'),
       settings: { tier: 'monthly', steps: ['backup.fresh', 'custom.wreck'], skipSteps: FRAME_STEPS, onFailure: 'rollback', windowId: 'rollback-1' },
@@ -75,11 +82,14 @@ describe('on-failure: rollback', () => {
     expect(result.journal.rollback?.summary).toMatch(/the database as it was is kept as ner11_db_before_rollback_\d{8}_\d{6}/);
     const journal = hostJournal(sandbox, 'rollback-1');
     expectJournalIntact(journal);
+    expect(journal.steps.find((s) => s.id === 'services.restart')?.summary).toMatch(
+      /integrity tables changed across the downtime bracket while writes were stopped: before \{"vendor_equipment":\d+,"threat_intelligence":\d+\}/,
+    );
     expect(journal.rollback?.status).toBe('succeeded');
     // The rows the step deleted are back: the counts are those from before the window.
     await expectHostWhole();
     const kept = await sandbox.psql("select datname from pg_database where datname like 'ner11_db_before_rollback_%'");
-    expect(Number(await sandbox.psql('select count(*) from vendor_equipment', kept))).toBe(countsBefore.vendor_equipment / 2);
+    expect(Number(await sandbox.psql('select count(*) from vendor_equipment', kept))).toBe(countsBefore.vendor_equipment - 1000);
   });
 });
 
@@ -99,7 +109,7 @@ describe('backup missing, truncated or with a wrong checksum: destructive steps 
   }
   const sign = (file: string) => writeFileSync(`${file}.sha256`, `${createHash('sha256').update(readFileSync(file)).digest('hex')}  ${basename(file)}\n`);
 
-  const cases: [string, (() => string), RegExp][] = [
+  const cases: [string, () => string, RegExp][] = [
     ['missing', () => caseDir('missing'), /backup not usable: no backup matching ner11_db_\* in .*backup-cases\/missing/],
     [
       'truncated (its checksum re-signed, so only the archive itself is wrong)',
@@ -135,7 +145,14 @@ describe('backup missing, truncated or with a wrong checksum: destructive steps 
     // Resuming past the failed verification does not help: the runner itself refuses the destructive step.
     const resumed = await runSandboxWindow(sandbox, {
       config: { backups: { dir: makeDir() } },
-      settings: { tier: 'monthly', steps: ['backup.verify', 'db.vacuum-full'], skipSteps: FRAME_STEPS, windowId, resume: { kind: 'from', stepId: 'db.vacuum-full' }, run: run(2) },
+      settings: {
+        tier: 'monthly',
+        steps: ['backup.verify', 'db.vacuum-full'],
+        skipSteps: FRAME_STEPS,
+        windowId,
+        resume: { kind: 'from', stepId: 'db.vacuum-full' },
+        run: run(2),
+      },
     });
     expect(resumed.result).toBe('failed');
     expect(resumed.journal.steps.find((s) => s.id === 'db.vacuum-full')?.summary).toBe(

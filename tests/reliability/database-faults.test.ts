@@ -1,16 +1,9 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quoteIdent, quoteLiteral } from '../../src/database/sql.js';
+import type { Journal } from '../../src/window/journal.js';
 import { startSandbox, type Sandbox } from '../sandbox/sandbox.js';
-import {
-  cutSshSessions,
-  expectJournalIntact,
-  hostJournal,
-  hostLock,
-  integrityCounts,
-  relfilenodes,
-  superuserSession,
-} from '../support/fault-host.js';
+import { cutSshSessions, expectJournalIntact, hostJournal, hostLock, integrityCounts, relfilenodes, superuserSession } from '../support/fault-host.js';
 import { runSandboxWindow } from '../support/run-window.js';
 import { stepHarness } from '../support/step-harness.js';
 
@@ -52,7 +45,7 @@ async function waitForProductVacuum(windowId: string): Promise<void> {
   }
 }
 
-const vacuumStep = (journal: { steps: { id: string }[] }) => journal.steps.find((step) => step.id === 'db.vacuum-analyze') as { status: string; attempts: number; summary?: string };
+const vacuumStep = (journal: Journal) => journal.steps.find((step) => step.id === 'db.vacuum-analyze')!;
 
 describe('database faults', () => {
   it('PostgreSQL restarted mid-VACUUM: db.vacuum-analyze fails its first attempt and succeeds on its retry; no row lost', async () => {
@@ -68,7 +61,9 @@ describe('database faults', () => {
     const result = await window;
 
     expect(result.result).toBe('succeeded');
-    expect(result.lines.join('\n')).toMatch(/db\.vacuum-analyze attempt 1 failed \(.*(terminating connection|Connection terminated|ECONNRESET).*\); retrying in 5\.0 s/);
+    expect(result.lines.join('\n')).toMatch(
+      /db\.vacuum-analyze attempt 1 failed \(.*(terminating connection|Connection terminated|ECONNRESET).*\); retrying in 5\.0 s/,
+    );
     const journal = hostJournal(sandbox, windowId);
     expectJournalIntact(journal);
     expect(vacuumStep(journal)).toMatchObject({ status: 'succeeded', attempts: 2 });
@@ -124,7 +119,12 @@ describe('database faults', () => {
       const before = await relfilenodes(sandbox);
       const result = await runSandboxWindow(sandbox, {
         config: { database: { 'lock-timeout': `${lockTimeoutMs}ms` } },
-        settings: { tier: 'monthly', steps: ['backup.fresh', 'db.vacuum-full'], skipSteps: ['snapshot.baseline', 'snapshot.post'], windowId: 'vacuum-full-lock' },
+        settings: {
+          tier: 'monthly',
+          steps: ['backup.fresh', 'db.vacuum-full'],
+          skipSteps: ['snapshot.baseline', 'snapshot.post'],
+          windowId: 'vacuum-full-lock',
+        },
       });
       probing = false;
       await probe;
@@ -174,9 +174,10 @@ describe('injection through the database layer (validation bypassed)', () => {
           await db.query(`insert into ${table} values ($1)`, [name]);
           expect(await db.query(`select ${table} as v from ${table}`)).toEqual([{ v: name }]);
           expect(await db.query('select relname from pg_class where oid = $1::regclass', [table])).toEqual([{ relname: name }]);
-          const [row] = await db.query<{ hex: string; literal: string }>(`select encode(convert_to($1::text, 'UTF8'), 'hex') as hex, ${quoteLiteral(name)}::text as literal`, [
-            name,
-          ]);
+          const [row] = await db.query<{ hex: string; literal: string }>(
+            `select encode(convert_to($1::text, 'UTF8'), 'hex') as hex, ${quoteLiteral(name)}::text as literal`,
+            [name],
+          );
           expect(row.hex).toBe(Buffer.from(name, 'utf8').toString('hex'));
           expect(row.literal).toBe(name);
         } finally {

@@ -35,7 +35,14 @@ function ranCount(id: string): number {
     : 0;
 }
 const tiers = (add: unknown[]) => ({ tiers: { weekly: { add } } });
-const run = (attempt: number) => ({ repository: 'test/repo', runId: '1', runAttempt: attempt, workflow: 'test', serverUrl: 'https://github.com', actor: 'tester' });
+const run = (attempt: number) => ({
+  repository: 'test/repo',
+  runId: '1',
+  runAttempt: attempt,
+  workflow: 'test',
+  serverUrl: 'https://github.com',
+  actor: 'tester',
+});
 
 describe('SSH faults', () => {
   it('a connection cut while a step runs fails that step cleanly; an unsafe step is not re-run blindly, a resume continues', async () => {

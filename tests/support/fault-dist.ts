@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -110,4 +111,33 @@ export function rerunEnv(env: NodeJS.ProcessEnv, attempt: number): NodeJS.Proces
     }),
   );
   return { ...env, ...files, GITHUB_RUN_ATTEMPT: String(attempt) };
+}
+
+/**
+ * The GitHub runner's environment for a host that is not a sandbox (e.g. a listener counting connections):
+ * INPUT_* from `inputs`, fresh command files in a new workspace. The config file is written only when given.
+ */
+export function bareActionEnv(inputs: Record<string, string>, configYaml?: string): { env: NodeJS.ProcessEnv; dir: string } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'mw-action-'));
+  for (const name of ['summary.md', 'output', 'state', 'env']) writeFileSync(path.join(dir, name), '');
+  const all = { ...inputs };
+  if (configYaml !== undefined) {
+    all.config = path.join(dir, 'maintenance.yml');
+    writeFileSync(all.config, configYaml);
+  }
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    GITHUB_WORKSPACE: dir,
+    GITHUB_STEP_SUMMARY: path.join(dir, 'summary.md'),
+    GITHUB_OUTPUT: path.join(dir, 'output'),
+    GITHUB_STATE: path.join(dir, 'state'),
+    GITHUB_ENV: path.join(dir, 'env'),
+    GITHUB_REPOSITORY: 'demo/ner11',
+    GITHUB_RUN_ID: '4242',
+    GITHUB_RUN_ATTEMPT: '1',
+    GITHUB_SERVER_URL: 'https://github.com',
+  };
+  for (const [name, value] of Object.entries(all)) env[`INPUT_${name.toUpperCase()}`] = value;
+  return { env, dir };
 }

@@ -38,10 +38,18 @@ export const WORK_STEP = 'custom.work';
 export async function startFleetSandbox(count: number): Promise<FleetSandbox> {
   const sandbox = await startSandbox({ app: false, seedBloat: false });
   const extra: SshdInfo[] = [];
-  const killExtra = () => extra.forEach((info) => signal(processTree(readPid(info.pidFile, info.config) ?? -1).filter((pid) => pid > 0), 'SIGKILL'));
+  const killExtra = () =>
+    extra.forEach((info) =>
+      signal(
+        processTree(readPid(info.pidFile, info.config) ?? -1).filter((pid) => pid > 0),
+        'SIGKILL',
+      ),
+    );
   process.once('exit', killExtra);
   try {
-    const started = await Promise.allSettled(Array.from({ length: count - 1 }, (_, index) => setupSshd(join(sandbox.root, 'fleet', `sshd${index + 1}`), false, [ROOT_USER])));
+    const started = await Promise.allSettled(
+      Array.from({ length: count - 1 }, (_, index) => setupSshd(join(sandbox.root, 'fleet', `sshd${index + 1}`), false, [ROOT_USER])),
+    );
     for (const result of started) if (result.status === 'fulfilled') extra.push(result.value);
     const failed = started.find((result) => result.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
@@ -76,7 +84,10 @@ export async function startFleetSandbox(count: number): Promise<FleetSandbox> {
         `if [ -f ${root}/fail/$port ]; then echo "failing as asked on $port" >&2; exit 3; fi`,
         'echo "worked on $port"',
       ].join('\n');
-      const config = sandboxConfigObject(sandbox, { 'state-dir': `${root}/hosts/{host}/state`, tiers: { weekly: { add: [{ id: WORK_STEP, run: work, idempotent: true, timeout: '60s' }] } } });
+      const config = sandboxConfigObject(sandbox, {
+        'state-dir': `${root}/hosts/{host}/state`,
+        tiers: { weekly: { add: [{ id: WORK_STEP, run: work, idempotent: true, timeout: '60s' }] } },
+      });
       const file = join(root, name);
       writeFileSync(file, stringify(config));
       return file;

@@ -14,7 +14,12 @@ describe('leastSquares', () => {
   });
 
   it('has no line when every sample is at the same moment', () => {
-    expect(leastSquares([{ x: 3, y: 1 }, { x: 3, y: 5 }])).toBeUndefined();
+    expect(
+      leastSquares([
+        { x: 3, y: 1 },
+        { x: 3, y: 5 },
+      ]),
+    ).toBeUndefined();
   });
 });
 
@@ -46,7 +51,9 @@ describe('forecastFull', () => {
   ])('says "not enough history" for %s', (_name, history) => {
     const forecast = forecastFull(history, 1000, now);
     expect(forecast.status).toBe('not-enough-history');
-    expect(forecast.status === 'not-enough-history' && forecast.reason).toMatch(/^not enough history: \d+ sample\(s\) over [\d.]+ days \(need 3 over 7 days\)$/);
+    expect(forecast.status === 'not-enough-history' && forecast.reason).toMatch(
+      /^not enough history: \d+ sample\(s\) over [\d.]+ days \(need 3 over 7 days\)$/,
+    );
   });
 
   test.each([

@@ -10,7 +10,12 @@ describe('parsePostgresMemory', () => {
   const lines = (...rows: string[][]) => rows.map((row) => row.join('\t')).join('\n');
 
   it('takes a cgroup v2 memory.max below the host memory', () => {
-    const output = lines(['memtotal', String(HOST)], ['pid', '812', 'pgrep'], ['limit', 'v2', '/system.slice/docker-abc.scope', String(4 * GiB)], ['limit', 'v2', '/system.slice', 'max']);
+    const output = lines(
+      ['memtotal', String(HOST)],
+      ['pid', '812', 'pgrep'],
+      ['limit', 'v2', '/system.slice/docker-abc.scope', String(4 * GiB)],
+      ['limit', 'v2', '/system.slice', 'max'],
+    );
     expect(parsePostgresMemory(output, undefined)).toEqual({
       bytes: 4 * GiB,
       source: 'cgroup-v2',
@@ -22,14 +27,23 @@ describe('parsePostgresMemory', () => {
   });
 
   it('takes the lowest limit on the way up (a parent can limit more than the leaf)', () => {
-    const output = lines(['memtotal', String(HOST)], ['pid', '9', 'postmaster.pid'], ['limit', 'v1', '/docker/x', '9223372036854771712'], ['limit', 'v1', '/docker', String(2 * GiB)]);
+    const output = lines(
+      ['memtotal', String(HOST)],
+      ['pid', '9', 'postmaster.pid'],
+      ['limit', 'v1', '/docker/x', '9223372036854771712'],
+      ['limit', 'v1', '/docker', String(2 * GiB)],
+    );
     expect(parsePostgresMemory(output, undefined)).toMatchObject({ bytes: 2 * GiB, source: 'cgroup-v1', cgroup: '/docker' });
   });
 
   test.each([
     ['no postmaster was found', lines(['memtotal', String(HOST)]), /no PostgreSQL server process found on this host/],
     ['the cgroup sets no limit', lines(['memtotal', String(HOST)], ['pid', '7', 'pgrep'], ['limit', 'v2', '/', 'max']), /sets no memory limit/],
-    ['the limit is above the host memory', lines(['memtotal', String(HOST)], ['pid', '7', 'pgrep'], ['limit', 'v1', '/big', String(2 * HOST)]), /above the host's memory/],
+    [
+      'the limit is above the host memory',
+      lines(['memtotal', String(HOST)], ['pid', '7', 'pgrep'], ['limit', 'v1', '/big', String(2 * HOST)]),
+      /above the host's memory/,
+    ],
   ])("falls back to the host's MemTotal when %s", (_case, output, note) => {
     const memory = parsePostgresMemory(output, undefined);
     expect(memory).toMatchObject({ bytes: HOST, source: 'host' });
@@ -98,7 +112,9 @@ describe('settings arithmetic', () => {
     expect(isFarOff(shared!, 128 * MiB)).toBe(false);
     expect(isFarOff(shared!, 127 * MiB)).toBe(true);
     expect(isFarOff(shared!, 513 * MiB)).toBe(true);
-    const maxWal = recommend({ memoryBytes: GiB, maxConnections: 100, parallelWorkersPerGather: 2, storage: 'ssd' }).find((entry) => entry.name === 'max_wal_size')!;
+    const maxWal = recommend({ memoryBytes: GiB, maxConnections: 100, parallelWorkersPerGather: 2, storage: 'ssd' }).find(
+      (entry) => entry.name === 'max_wal_size',
+    )!;
     expect(isFarOff(maxWal, 80 * MiB)).toBe(false);
     expect(differs(maxWal, 80 * MiB)).toBe(true);
     expect(differs(maxWal, 4 * GiB)).toBe(false);

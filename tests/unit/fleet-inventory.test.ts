@@ -18,7 +18,9 @@ function problems(text: string): string[] {
 
 describe('parseInventory', () => {
   it('reads user@host:port and an optional label, with defaults, comments and blank lines', () => {
-    const hosts = parse(['# primary DCs', 'deploy@db1.example.com:2222 db-primary', '', 'db2.example.com   # replica', '10.0.0.7:2200', '[::1]:2022 loop6'].join('\n'));
+    const hosts = parse(
+      ['# primary DCs', 'deploy@db1.example.com:2222 db-primary', '', 'db2.example.com   # replica', '10.0.0.7:2200', '[::1]:2022 loop6'].join('\n'),
+    );
     expect(hosts).toEqual([
       { endpoint: { username: 'deploy', host: 'db1.example.com', port: 2222 }, label: 'db-primary', line: 2 },
       { endpoint: { username: 'root', host: 'db2.example.com', port: 22 }, label: 'db2.example.com', line: 4 },
@@ -28,7 +30,10 @@ describe('parseInventory', () => {
   });
 
   it('takes the username and port defaults from the single-host inputs', () => {
-    expect(parseInventory('db1', 'x', { username: 'ops', port: 2201 })[0]).toMatchObject({ endpoint: { username: 'ops', host: 'db1', port: 2201 }, label: 'db1-2201' });
+    expect(parseInventory('db1', 'x', { username: 'ops', port: 2201 })[0]).toMatchObject({
+      endpoint: { username: 'ops', host: 'db1', port: 2201 },
+      label: 'db1-2201',
+    });
   });
 
   it.each([

@@ -36,11 +36,16 @@ describe('runPool', () => {
     // Item 0 is slow; with rolling starts items 2..5 all run while it does.
     const { state, run } = tracker(new Set(), (index) => (index === 0 ? 80 : 5));
     const order: number[] = [];
-    await runPool(items(6), { ...base, concurrency: 2, maxErrors: 0, run: async (item, index) => {
-      const result = await run(item, index);
-      order.push(index);
-      return result;
-    } });
+    await runPool(items(6), {
+      ...base,
+      concurrency: 2,
+      maxErrors: 0,
+      run: async (item, index) => {
+        const result = await run(item, index);
+        order.push(index);
+        return result;
+      },
+    });
     expect(order.at(-1)).toBe(0);
     expect(state.peak).toBe(2);
   });

@@ -74,12 +74,18 @@ describe('fleet inputs', () => {
     [{ host: 'db1.example.com', inventory: 'x.txt' }, /Input 'host' .*inventory names a fleet/],
     [{ hosts: 'db1.example.com', inventory: 'x.txt' }, /Input 'inventory' .*either inline \(hosts\) or in a file \(inventory\), not both/],
     [{ host: 'db1.example.com', shard: '1/2' }, /Input 'shard' .*a shard needs hosts or an inventory/],
-    [{ inventory: 'does/not/exist.txt' }, /Input 'inventory' has an invalid value "does\/not\/exist.txt": a readable file in the workspace is needed \(ENOENT\)/],
+    [
+      { inventory: 'does/not/exist.txt' },
+      /Input 'inventory' has an invalid value "does\/not\/exist.txt": a readable file in the workspace is needed \(ENOENT\)/,
+    ],
     [{ hosts: 'db1.example.com', 'max-concurrency': '0' }, /Input 'max-concurrency'/],
     [{ hosts: 'db1.example.com', 'max-errors': 'many' }, /Input 'max-errors'/],
     [{ hosts: 'db1.example.com', shard: '3/2' }, /Input 'shard'/],
     [{ hosts: 'db1.example.com', 'host-fingerprint': 'SHA256:' + 'A'.repeat(43) }, /Input 'host-fingerprint' .*pin the hosts of a fleet with known-hosts/],
-    [{ hosts: `db1.example.com ${'l'.repeat(60)}`, 'window-id': 'w'.repeat(70) }, /Input 'window-id' .*with host label l+ \(the hosts input line 1\) .* would pass 128 characters/],
+    [
+      { hosts: `db1.example.com ${'l'.repeat(60)}`, 'window-id': 'w'.repeat(70) },
+      /Input 'window-id' .*with host label l+ \(the hosts input line 1\) .* would pass 128 characters/,
+    ],
   ])('refuses %j', (values, message) => {
     const error = errorOf({ ...CREDS, ...values });
     expect(error).toBeInstanceOf(InputError);
@@ -88,7 +94,9 @@ describe('fleet inputs', () => {
 
   it('needs credentials and pinned host keys for a fleet as for one host', () => {
     expect(errorOf({ hosts: 'db1.example.com' }).message).toMatch(/a private-key or a password is needed to log in to the hosts of the hosts input/);
-    expect(errorOf({ hosts: 'db1.example.com', 'private-key': KEY }).message).toMatch(/known-hosts or host-fingerprint is needed to pin the host key of the hosts of the hosts input/);
+    expect(errorOf({ hosts: 'db1.example.com', 'private-key': KEY }).message).toMatch(
+      /known-hosts or host-fingerprint is needed to pin the host key of the hosts of the hosts input/,
+    );
   });
 
   it('leaves the single-host path as it was', () => {

@@ -65,7 +65,9 @@ describe('fleet summary', () => {
   it('puts the aggregate on top: a row per host with result, time, downtime, reclaimed space and failed step', () => {
     const markdown = renderFleetSummary(fleet);
     expect(markdown.startsWith('## ❌ Monthly maintenance window failed on 2 of 4 hosts\n\n')).toBe(true);
-    expect(markdown).toContain('shard 2/2: 4 hosts of 8 from inventory fleet/db.txt · at most 2 at a time (max-concurrency 50%), peak 2 · error budget 0 failures (max-errors 0) · took 31m');
+    expect(markdown).toContain(
+      'shard 2/2: 4 hosts of 8 from inventory fleet/db.txt · at most 2 at a time (max-concurrency 50%), peak 2 · error budget 0 failures (max-errors 0) · took 31m',
+    );
     const downtime = `${runs[0].result!.journal.bracket!.downtimeSeconds}`;
     expect(downtime).not.toBe('undefined');
     const reclaimed = runs[0].report!.diff.reclaimedBytes!;
@@ -83,7 +85,9 @@ describe('fleet summary', () => {
   it('says the error budget was spent and why the failed host failed, with host text made inert', () => {
     const markdown = renderFleetSummary(fleet);
     expect(markdown).toContain('> [!CAUTION]\n> The error budget was spent: 1 host failed, more than max-errors 0 (0) allows, so 1 host was not started.');
-    expect(markdown).toContain('### Failures\n\n- **db2**: db.reindex failed on deploy@db1.example.com:22: canceling statement due to lock timeout (55P03) &lt;img src=x onerror=alert(1)&gt; \\*\\*\\*');
+    expect(markdown).toContain(
+      '### Failures\n\n- **db2**: db.reindex failed on deploy@db1.example.com:22: canceling statement due to lock timeout (55P03) &lt;img src=x onerror=alert(1)&gt; \\*\\*\\*',
+    );
     expect(fleet.failureMessage).toBe(
       'the monthly window failed on 1 of 4 hosts: db2 (db.reindex); 1 host was not started: the error budget was spent (max-errors 0: 0 failures tolerated)',
     );
@@ -111,8 +115,22 @@ describe('fleet summary', () => {
 
   it('writes fleet.json for machines', () => {
     const json = fleetJson(fleet) as { hosts: Array<Record<string, unknown>> } & Record<string, unknown>;
-    expect(json).toMatchObject({ schemaVersion: 1, windowId: 'monthly-9', result: 'failed', maxConcurrency: { input: '50%', hosts: 2 }, maxErrors: { input: '0', hosts: 0 }, budgetSpent: true });
-    expect(json.hosts[1]).toMatchObject({ label: 'db2', windowId: 'monthly-9-db2', status: 'failed', failedStep: 'db.reindex', reportDir: 'db2', durationMs: 754_000 });
+    expect(json).toMatchObject({
+      schemaVersion: 1,
+      windowId: 'monthly-9',
+      result: 'failed',
+      maxConcurrency: { input: '50%', hosts: 2 },
+      maxErrors: { input: '0', hosts: 0 },
+      budgetSpent: true,
+    });
+    expect(json.hosts[1]).toMatchObject({
+      label: 'db2',
+      windowId: 'monthly-9-db2',
+      status: 'failed',
+      failedStep: 'db.reindex',
+      reportDir: 'db2',
+      durationMs: 754_000,
+    });
     expect(json.hosts[1].failureMessage).toMatch(/^db\.reindex failed on/);
     expect(json.hosts[3]).toMatchObject({ label: 'db4', status: 'not-started', notStarted: 'error budget', reportDir: undefined });
     expect(JSON.stringify(json)).not.toContain('s3cret-password');
@@ -120,8 +138,16 @@ describe('fleet summary', () => {
 
   it('sets outputs that add up across hosts', () => {
     const outputs = fleetOutputs(fleet);
-    const downtime = runs.slice(0, 2).reduce((sum, run) => sum + run.result!.journal.bracket!.downtimeSeconds!, runs[2].result!.journal.bracket!.downtimeSeconds!);
-    expect(outputs).toMatchObject({ result: 'failed', 'window-id': 'monthly-9', 'failed-step': 'db2:db.reindex', 'downtime-seconds': String(downtime), 'report-dir': dir });
+    const downtime = runs
+      .slice(0, 2)
+      .reduce((sum, run) => sum + run.result!.journal.bracket!.downtimeSeconds!, runs[2].result!.journal.bracket!.downtimeSeconds!);
+    expect(outputs).toMatchObject({
+      result: 'failed',
+      'window-id': 'monthly-9',
+      'failed-step': 'db2:db.reindex',
+      'downtime-seconds': String(downtime),
+      'report-dir': dir,
+    });
     expect(Number(outputs['reclaimed-bytes'])).toBe(runs.slice(0, 3).reduce((sum, run) => sum + run.report!.diff.reclaimedBytes!, 0));
   });
 
@@ -143,7 +169,12 @@ describe('fleet summary', () => {
     [['skipped', 'skipped'], false, 'skipped'],
     [[], false, 'skipped'],
   ])('a fleet of %j (dry run %s) is %s', (statuses, dryRun, expected) => {
-    expect(fleetOutcome(statuses.map((status, index) => ({ host: host(`h${index}`, index + 1), status })), dryRun)).toBe(expected);
+    expect(
+      fleetOutcome(
+        statuses.map((status, index) => ({ host: host(`h${index}`, index + 1), status })),
+        dryRun,
+      ),
+    ).toBe(expected);
   });
 
   it('names the artifact per window, shard and attempt', () => {

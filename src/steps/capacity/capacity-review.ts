@@ -130,7 +130,10 @@ async function run(ctx: StepContext): Promise<StepOutcome> {
   const usage = await currentUsage(ctx, database?.dataDirectory);
 
   const mounts: MountCapacity[] = usage.disks.map((disk) => {
-    const samples = series(history, (snapshot) => snapshot.disks.find((entry) => entry.mount === disk.mount)?.usedBytes, { at: now.toISOString(), bytes: disk.usedBytes });
+    const samples = series(history, (snapshot) => snapshot.disks.find((entry) => entry.mount === disk.mount)?.usedBytes, {
+      at: now.toISOString(),
+      bytes: disk.usedBytes,
+    });
     return {
       mount: disk.mount,
       filesystem: disk.filesystem,
@@ -162,7 +165,12 @@ async function run(ctx: StepContext): Promise<StepOutcome> {
     };
     const finding =
       dbMount &&
-      fillFinding((days) => `Database ${config.database.name} alone would fill ${dbMount.mount} in ${days} days`, databaseCapacity.forecast, dbMount.availableBytes, warnDays);
+      fillFinding(
+        (days) => `Database ${config.database.name} alone would fill ${dbMount.mount} in ${days} days`,
+        databaseCapacity.forecast,
+        dbMount.availableBytes,
+        warnDays,
+      );
     if (finding) findings.push(finding);
   }
 
@@ -178,7 +186,14 @@ async function run(ctx: StepContext): Promise<StepOutcome> {
   };
   await ctx.saveFacts({ [ReviewFactKeys.capacity]: facts });
 
-  const details: CapacityDetails = { now: now.toISOString(), warnDays, historySnapshots: history.length, mounts, ...(databaseCapacity ? { database: databaseCapacity } : {}), errors };
+  const details: CapacityDetails = {
+    now: now.toISOString(),
+    warnDays,
+    historySnapshots: history.length,
+    mounts,
+    ...(databaseCapacity ? { database: databaseCapacity } : {}),
+    errors,
+  };
   const metrics: Record<string, number> = { historySnapshots: history.length, mounts: mounts.length, mountsFilling: filling.length };
   if (facts.soonest) metrics.soonestDaysUntilFull = Math.floor(facts.soonest.daysUntilFull);
   if (dbGrowth !== undefined) metrics.databaseGrowthBytesPerDay = Math.round(dbGrowth);
@@ -197,7 +212,9 @@ async function run(ctx: StepContext): Promise<StepOutcome> {
     };
   }
   const parts = [
-    soonest ? `soonest full: ${soonest.mount} in ${Math.floor(soonest.forecast.daysUntilFull)} days (${perDay(soonest.forecast.growthBytesPerDay)})` : 'no mount is filling',
+    soonest
+      ? `soonest full: ${soonest.mount} in ${Math.floor(soonest.forecast.daysUntilFull)} days (${perDay(soonest.forecast.growthBytesPerDay)})`
+      : 'no mount is filling',
     ...(dbGrowth !== undefined ? [`${config.database.name} ${perDay(dbGrowth)}`] : []),
   ];
   return {
@@ -217,7 +234,9 @@ export const capacityReview: StepFactory = (config) => ({
     `# snapshot history: ${historyDir(config.stateDir)}/*-baseline.json, *-post.json`,
     'df -P -T -B1',
     'SELECT pg_database_size(current_database())',
-    ...(config.database.dataDirectory ? [`df -P -B1 -- ${quote(config.database.dataDirectory)}`] : ["SELECT setting FROM pg_settings WHERE name = 'data_directory'"]),
+    ...(config.database.dataDirectory
+      ? [`df -P -B1 -- ${quote(config.database.dataDirectory)}`]
+      : ["SELECT setting FROM pg_settings WHERE name = 'data_directory'"]),
   ],
   impact: 'none',
   destructive: false,

@@ -143,7 +143,9 @@ async function apply(ctx: StepContext, db: Database, changes: Recommendation[]):
     await db.query(`ALTER SYSTEM SET ${quoteIdent(change.name)} = ${quoteLiteral(change.value)}`);
   }
   const settings = await reload(db, names);
-  const notTaken = changes.filter((entry) => settings.get(entry.name)?.context !== 'postmaster' && differs(entry, currentValue(settings.get(entry.name)!))).map((entry) => entry.name);
+  const notTaken = changes
+    .filter((entry) => settings.get(entry.name)?.context !== 'postmaster' && differs(entry, currentValue(settings.get(entry.name)!)))
+    .map((entry) => entry.name);
   return { settings, notTaken };
 }
 
@@ -183,14 +185,19 @@ async function run(ctx: StepContext): Promise<StepOutcome> {
     return { status: status(), summary, metrics, details, findings };
   }
 
-  const [role] = await db.query<{ superuser: boolean; name: string }>('select rolsuper as superuser, current_user as name from pg_roles where rolname = current_user');
+  const [role] = await db.query<{ superuser: boolean; name: string }>(
+    'select rolsuper as superuser, current_user as name from pg_roles where rolname = current_user',
+  );
   if (!role?.superuser) {
     return {
       status: 'failed',
       summary: `database.tune.apply is on, but ${role?.name ?? ctx.config.database.user} is not a superuser: ALTER SYSTEM, pg_file_settings and pg_reload_conf() need one; nothing was changed`,
       metrics,
       details,
-      findings: [...findings, { severity: 'warning', title: 'Settings not applied', action: 'Connect as a superuser (database.user) or apply the recommendations by hand.' }],
+      findings: [
+        ...findings,
+        { severity: 'warning', title: 'Settings not applied', action: 'Connect as a superuser (database.user) or apply the recommendations by hand.' },
+      ],
     };
   }
   const fixed = changes.filter((entry) => UNCHANGEABLE_SOURCES.has(settings.get(entry.name)!.source));
@@ -203,6 +210,15 @@ async function run(ctx: StepContext): Promise<StepOutcome> {
     });
   }
   const applicable = changes.filter((entry) => !fixed.includes(entry));
+  if (applicable.length === 0) {
+    return {
+      status: status(),
+      summary: `nothing ALTER SYSTEM can change: ${fixed.map((entry) => entry.name).join(', ')} are fixed where PostgreSQL starts`,
+      metrics,
+      details,
+      findings,
+    };
+  }
   const after = await apply(ctx, db, applicable);
   const restart = applicable.filter((entry) => after.settings.get(entry.name)?.context === 'postmaster');
   const reloaded = applicable.filter((entry) => !restart.includes(entry) && !after.notTaken.includes(entry.name));
@@ -241,7 +257,8 @@ export async function restorePreviousSettings(ctx: StepContext): Promise<StepOut
   if (!previous || Object.keys(previous).length === 0) return { status: 'skipped', summary: 'db.tune recorded no previous settings in this window' };
   const db = await ctx.db();
   for (const [name, value] of Object.entries(previous)) {
-    const statement = value === NOT_SET_BY_ALTER_SYSTEM ? `ALTER SYSTEM RESET ${quoteIdent(name)}` : `ALTER SYSTEM SET ${quoteIdent(name)} = ${quoteLiteral(value)}`;
+    const statement =
+      value === NOT_SET_BY_ALTER_SYSTEM ? `ALTER SYSTEM RESET ${quoteIdent(name)}` : `ALTER SYSTEM SET ${quoteIdent(name)} = ${quoteLiteral(value)}`;
     ctx.log.info(statement);
     await db.query(statement);
   }

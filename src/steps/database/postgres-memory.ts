@@ -68,7 +68,6 @@ done
 `;
 }
 
-
 /** Reads the script's output. `configured` (database.tune.memory-limit) wins over anything detected. */
 export function parsePostgresMemory(output: string, configured: number | undefined): PostgresMemory {
   let memTotal: number | undefined;
@@ -86,13 +85,15 @@ export function parsePostgresMemory(output: string, configured: number | undefin
       const [kind, cgroup = '/', value = ''] = fields;
       // No limit: v2 writes "max", v1 a page-rounded 2^63 - 1.
       const bytes = /^\d+$/.test(value.trim()) ? Number(value.trim()) : undefined;
-      if (bytes !== undefined && bytes > 0 && bytes < NO_LIMIT && (!lowest || bytes < lowest.bytes)) lowest = { bytes, kind: kind === 'v2' ? 'v2' : 'v1', cgroup };
+      if (bytes !== undefined && bytes > 0 && bytes < NO_LIMIT && (!lowest || bytes < lowest.bytes))
+        lowest = { bytes, kind: kind === 'v2' ? 'v2' : 'v1', cgroup };
     }
   }
   const found = { ...(memTotal ? { hostMemTotalBytes: memTotal } : {}), ...(pid ? { postmasterPid: pid, pidFrom } : {}) };
   if (configured !== undefined) return { bytes: configured, source: 'config', ...found };
   if (!memTotal) throw new Error('could not read MemTotal from /proc/meminfo on the host');
-  if (lowest && lowest.bytes < memTotal) return { bytes: lowest.bytes, source: lowest.kind === 'v2' ? 'cgroup-v2' : 'cgroup-v1', cgroup: lowest.cgroup, ...found };
+  if (lowest && lowest.bytes < memTotal)
+    return { bytes: lowest.bytes, source: lowest.kind === 'v2' ? 'cgroup-v2' : 'cgroup-v1', cgroup: lowest.cgroup, ...found };
   const note = !pid
     ? 'no PostgreSQL server process found on this host (is the database on another machine? set database.tune.memory-limit)'
     : lowest

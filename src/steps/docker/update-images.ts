@@ -171,11 +171,17 @@ async function update(ctx: StepContext): Promise<StepOutcome> {
   return { status: pullFailures.length ? 'warning' : 'succeeded', summary, metrics, details, findings };
 }
 
+async function rollbackFromContainers(ctx: StepContext, previous: Record<string, string>): Promise<ImageRollbackFacts> {
+  const current = (await currentImages(ctx)).filter((entry) => previous[entry.service]);
+  return { refs: Object.fromEntries(current.map((entry) => [entry.service, entry.ref])), recreate: current.map((entry) => entry.service) };
+}
+
 /** Rollback of docker.update-images: points each service's image reference back at the recorded id and recreates. */
 export async function restorePreviousImages(ctx: StepContext): Promise<StepOutcome> {
   const previous = ctx.facts.previousImages;
-  const rollback = ctx.facts.imageRollback as ImageRollbackFacts | undefined;
-  if (!previous || !rollback) return { status: 'skipped', summary: 'no previous images were recorded in this window' };
+  if (!previous) return { status: 'skipped', summary: 'no previous images were recorded in this window' };
+  // Without the recorded references (a journal from before they were kept), the containers' own ones serve.
+  const rollback = (ctx.facts.imageRollback as ImageRollbackFacts | undefined) ?? (await rollbackFromContainers(ctx, previous));
   const problems: string[] = [];
   for (const [service, imageId] of Object.entries(previous)) {
     const ref = rollback.refs[service];

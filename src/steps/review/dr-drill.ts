@@ -37,7 +37,9 @@ function unusable(summary: string, title: string, evidence: string, details: unk
     status: 'failed',
     summary,
     details,
-    findings: [{ severity: 'critical', title, evidence, action: 'Without a restorable backup there is no recovery: fix the backup job, then run the drill again.' }],
+    findings: [
+      { severity: 'critical', title, evidence, action: 'Without a restorable backup there is no recovery: fix the backup job, then run the drill again.' },
+    ],
   };
 }
 
@@ -119,7 +121,15 @@ async function run(ctx: StepContext): Promise<StepOutcome> {
   if (leftovers.length) ctx.log.warn(`dropped scratch databases left by an interrupted drill: ${leftovers.join(', ')}`);
   const scratch = `${SCRATCH_PREFIX}${randomBytes(6).toString('hex')}`;
   const recovery = await recover(ctx, db, file, scratch, findings);
-  const details: Record<string, unknown> = { file, scratchDatabase: scratch, ...recovery, backupAgeMs: ageMs, rtoTargetMs, rpoTargetMs, leftoversDropped: leftovers };
+  const details: Record<string, unknown> = {
+    file,
+    scratchDatabase: scratch,
+    ...recovery,
+    backupAgeMs: ageMs,
+    rtoTargetMs,
+    rpoTargetMs,
+    leftoversDropped: leftovers,
+  };
   const metrics: Record<string, number> = { backupBytes: file.sizeBytes, backupAgeMs: ageMs, rpoTargetMs, rtoTargetMs, restoreMs: recovery.restoreMs };
 
   if (recovery.error || !recovery.restored) {
@@ -128,7 +138,15 @@ async function run(ctx: StepContext): Promise<StepOutcome> {
       summary: `DR drill: restoring ${file.path} failed: ${recovery.error}`,
       metrics,
       details,
-      findings: [...findings, { severity: 'critical', title: 'The newest backup does not restore', evidence: recovery.error, action: 'Take a new backup now and find out why this one fails.' }],
+      findings: [
+        ...findings,
+        {
+          severity: 'critical',
+          title: 'The newest backup does not restore',
+          evidence: recovery.error,
+          action: 'Take a new backup now and find out why this one fails.',
+        },
+      ],
     };
   }
   metrics.recoveryMs = recovery.recoveryMs;
@@ -143,11 +161,17 @@ async function run(ctx: StepContext): Promise<StepOutcome> {
       details,
       findings: [
         ...findings,
-        { severity: 'critical', title: 'The backup misses integrity tables', evidence: recovery.restored.missing.join(', '), action: 'Check what the backup job dumps (schemas, -t / -n filters).' },
+        {
+          severity: 'critical',
+          title: 'The backup misses integrity tables',
+          evidence: recovery.restored.missing.join(', '),
+          action: 'Check what the backup job dumps (schemas, -t / -n filters).',
+        },
       ],
     };
   }
-  if (live.missing.length) findings.push({ severity: 'critical', title: `Integrity table missing from the live database ${config.database.name}`, evidence: live.missing.join(', ') });
+  if (live.missing.length)
+    findings.push({ severity: 'critical', title: `Integrity table missing from the live database ${config.database.name}`, evidence: live.missing.join(', ') });
   const behind = counts.filter((entry) => entry.difference !== undefined && entry.difference !== 0);
   if (behind.length) {
     findings.push({

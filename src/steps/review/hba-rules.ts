@@ -16,9 +16,21 @@ export interface HbaRule {
 /** Who can reach a rule: the Unix socket, this host only over TCP, or other hosts. */
 export type Reach = 'socket' | 'loopback' | 'remote';
 
-function prefixOfMask(mask: string): number {
-  if (mask.includes(':')) return /^(ffff:){7}ffff$/i.test(mask) ? 128 : 0;
-  return mask.split('.').reduce((bits, octet) => bits + Number(octet).toString(2).replace(/0/g, '').length, 0);
+/** Bits set in a netmask: 255.255.255.0 → 24, ffff:ffff:ffff:ffff:: → 64. */
+export function prefixOfMask(mask: string): number {
+  const bits = (value: number) => value.toString(2).replace(/0/g, '').length;
+  if (!mask.includes(':')) return mask.split('.').reduce((sum, octet) => sum + bits(Number(octet)), 0);
+  const [head, tail] = mask.split('::') as [string, string | undefined];
+  const groups = head.split(':').filter(Boolean);
+  if (tail !== undefined)
+    groups.push(...Array<string>(8 - groups.length - tail.split(':').filter(Boolean).length).fill('0'), ...tail.split(':').filter(Boolean));
+  return groups.reduce((sum, group) => sum + bits(parseInt(group, 16)), 0);
+}
+
+/** An address with a separate netmask (pg_hba_file_rules, or "addr mask" in the file) as CIDR. */
+export function withPrefix(rule: HbaRule): HbaRule {
+  if (!rule.address || !rule.netmask) return rule;
+  return { ...rule, address: `${rule.address}/${prefixOfMask(rule.netmask)}`, netmask: undefined };
 }
 
 export function reachOf(rule: HbaRule): Reach {
@@ -26,8 +38,8 @@ export function reachOf(rule: HbaRule): Reach {
   const address = rule.address ?? 'all';
   if (address === 'samehost') return 'loopback';
   if (address === 'all' || address === 'samenet') return 'remote';
-  const [ip, cidrBits] = address.split('/') as [string, string | undefined];
-  const prefix = cidrBits !== undefined ? Number(cidrBits) : rule.netmask ? prefixOfMask(rule.netmask) : undefined;
+  const [ip, cidrBits] = (withPrefix(rule).address ?? address).split('/') as [string, string | undefined];
+  const prefix = cidrBits !== undefined ? Number(cidrBits) : undefined;
   if (ip.includes(':')) return ip === '::1' && (prefix === undefined || prefix === 128) ? 'loopback' : 'remote';
   if (/^\d+\.\d+\.\d+\.\d+$/.test(ip)) return isLoopbackAddress(ip) && (prefix === undefined || prefix >= 8) ? 'loopback' : 'remote';
   return isLoopbackAddress(ip) ? 'loopback' : 'remote';
@@ -114,7 +126,7 @@ export function hbaFindings(rules: HbaRule[], file: string): Finding[] {
     if (reach === 'remote') {
       findings.push({
         severity: 'critical',
-        title: `pg_hba.conf line ${rule.line} trusts connections from ${rule.address}${rule.netmask ? `/${rule.netmask}` : ''} without a password`,
+        title: `pg_hba.conf line ${rule.line} trusts connections from ${withPrefix(rule).address} without a password`,
         evidence: `${file}:${rule.line}: ${shown(rule)} — anyone who reaches the port logs in as ${who}`,
         action: fix,
       });

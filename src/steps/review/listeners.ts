@@ -37,7 +37,7 @@ function hexToIpv4(hex: string): string {
 /** RFC 5952 text of eight 16-bit groups: the longest run of two or more zero groups becomes "::". */
 function ipv6Text(groups: number[]): string {
   let best = { at: -1, length: 1 };
-  for (let at = 0; at < groups.length; ) {
+  for (let at = 0; at < groups.length;) {
     let end = at;
     while (end < groups.length && groups[end] === 0) end++;
     if (end - at > best.length) best = { at, length: end - at };

@@ -189,7 +189,12 @@ export interface SchemaCatalog {
 export const SCHEMA_QUERIES = [INDEXES_SQL, FOREIGN_KEYS_SQL, TABLES_WITHOUT_PRIMARY_KEY_SQL, SEQUENCES_SQL, AGES_SQL, OLDEST_TABLES_SQL, STATS_SQL];
 
 type Raw = Record<string, unknown>;
-const numbers = (text: unknown) => String(text ?? '').trim().split(/\s+/).filter(Boolean).map(Number);
+const numbers = (text: unknown) =>
+  String(text ?? '')
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number);
 
 export async function readSchemaCatalog(db: Pick<Database, 'query'>): Promise<SchemaCatalog> {
   const [indexes, foreignKeys, tables, sequences, ages, oldest, stats] = await Promise.all(SCHEMA_QUERIES.map((sql) => db.query<Raw>(sql)));
@@ -244,7 +249,9 @@ export async function readSchemaCatalog(db: Pick<Database, 'query'>): Promise<Sc
       lastValue: String(row.last_value),
       limit: String(row.limit),
       usedPercent: Number(row.used_percent ?? 0),
-      owner: row.owner_table ? { schema: String(row.owner_schema), table: String(row.owner_table), column: String(row.owner_column), type: String(row.owner_type) } : undefined,
+      owner: row.owner_table
+        ? { schema: String(row.owner_schema), table: String(row.owner_table), column: String(row.owner_column), type: String(row.owner_type) }
+        : undefined,
     })),
     ages: ages!.map((row) => ({ database: String(row.database), xidAge: Number(row.xid_age), mxidAge: Number(row.mxid_age) })),
     freeze: { freezeMaxAge: Number(first?.freeze_max_age ?? 200_000_000), multixactFreezeMaxAge: Number(first?.multixact_freeze_max_age ?? 400_000_000) },

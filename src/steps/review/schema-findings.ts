@@ -33,17 +33,19 @@ export function supportsForeignKey(index: IndexRow, foreignKey: ForeignKeyRow): 
 
 export function unusedIndexFindings(catalog: SchemaCatalog): Finding[] {
   const window = statsWindow(catalog);
-  return catalog.indexes
-    .filter((index) => index.scans === 0 && index.valid && !index.unique && !index.primary && !index.constraint && !index.onPartitioned)
-    // An index that serves a foreign key is used by deletes on the parent, which may just not have happened.
-    .filter((index) => !catalog.foreignKeys.some((foreignKey) => supportsForeignKey(index, foreignKey)))
-    .sort((a, b) => b.bytes - a.bytes)
-    .map((index) => ({
-      severity: window.young ? 'info' : 'warning',
-      title: `index ${name(index.schema, index.name)} on ${index.table} is unused (${formatBytes(index.bytes)})`,
-      evidence: `0 scans ${window.text}${window.young ? ': too recent to judge' : ''}; ${index.definition}`,
-      action: `DROP INDEX CONCURRENTLY ${qualify(index.schema, index.name)};  -- once the replicas' pg_stat_user_indexes show it unused there too`,
-    }));
+  return (
+    catalog.indexes
+      .filter((index) => index.scans === 0 && index.valid && !index.unique && !index.primary && !index.constraint && !index.onPartitioned)
+      // An index that serves a foreign key is used by deletes on the parent, which may just not have happened.
+      .filter((index) => !catalog.foreignKeys.some((foreignKey) => supportsForeignKey(index, foreignKey)))
+      .sort((a, b) => b.bytes - a.bytes)
+      .map((index) => ({
+        severity: window.young ? 'info' : 'warning',
+        title: `index ${name(index.schema, index.name)} on ${index.table} is unused (${formatBytes(index.bytes)})`,
+        evidence: `0 scans ${window.text}${window.young ? ': too recent to judge' : ''}; ${index.definition}`,
+        action: `DROP INDEX CONCURRENTLY ${qualify(index.schema, index.name)};  -- once the replicas' pg_stat_user_indexes show it unused there too`,
+      }))
+  );
 }
 
 /** Indexes with the same table, method, columns, expressions, operator classes and predicate: one is enough. */
@@ -111,9 +113,11 @@ export function foreignKeyIndexFindings(catalog: SchemaCatalog): Finding[] {
 function primaryKeyFix(catalog: SchemaCatalog, table: TableRow): string {
   const target = qualify(table.schema, table.table);
   const unique = catalog.indexes.find(
-    (index) => index.tableOid === table.oid && index.unique && index.valid && !index.partial && !index.hasExpressions && index.keysNotNull && index.method === 'btree',
+    (index) =>
+      index.tableOid === table.oid && index.unique && index.valid && !index.partial && !index.hasExpressions && index.keysNotNull && index.method === 'btree',
   );
-  if (unique) return `ALTER TABLE ${target} ADD PRIMARY KEY USING INDEX ${quoteIdent(unique.name)};  -- its columns are already NOT NULL and unique: a brief lock`;
+  if (unique)
+    return `ALTER TABLE ${target} ADD PRIMARY KEY USING INDEX ${quoteIdent(unique.name)};  -- its columns are already NOT NULL and unique: a brief lock`;
   if (table.partitioned) return `ALTER TABLE ${target} ADD PRIMARY KEY (<columns including the partition key: ${table.partitionKey}>);`;
   if (table.columns.includes('id')) {
     return `ALTER TABLE ${target} ADD PRIMARY KEY (${quoteIdent('id')});  -- fails without a change if id has duplicates or NULLs; builds the index under an ACCESS EXCLUSIVE lock`;
@@ -159,11 +163,16 @@ export function sequenceFindings(catalog: SchemaCatalog): Finding[] {
 }
 
 function freezeAction(row: DatabaseAgeRow, currentDatabase: string, oldestTables: OldestTableRow[]): string {
-  const heldBack = 'If the age does not fall afterwards, something holds it back: look at old transactions (pg_stat_activity.backend_xmin), pg_prepared_xacts and pg_replication_slots.';
-  if (row.database === 'template0') return `Autovacuum freezes template0 itself: check that autovacuum is on and keeping up (pg_stat_progress_vacuum). ${heldBack}`;
+  const heldBack =
+    'If the age does not fall afterwards, something holds it back: look at old transactions (pg_stat_activity.backend_xmin), pg_prepared_xacts and pg_replication_slots.';
+  if (row.database === 'template0')
+    return `Autovacuum freezes template0 itself: check that autovacuum is on and keeping up (pg_stat_progress_vacuum). ${heldBack}`;
   if (row.database === currentDatabase && oldestTables.length > 0) {
     const statements = oldestTables.slice(0, 3).map((table) => `VACUUM (FREEZE, VERBOSE) ${qualify(table.schema, table.table)};`);
-    return `${statements.join(' ')}  -- its oldest tables (${oldestTables.slice(0, 3).map((table) => `${table.table} ${table.xidAge}`).join(', ')}); or the whole database: vacuumdb --freeze --jobs=2 --dbname=${quote(row.database)}. ${heldBack}`;
+    return `${statements.join(' ')}  -- its oldest tables (${oldestTables
+      .slice(0, 3)
+      .map((table) => `${table.table} ${table.xidAge}`)
+      .join(', ')}); or the whole database: vacuumdb --freeze --jobs=2 --dbname=${quote(row.database)}. ${heldBack}`;
   }
   return `vacuumdb --freeze --jobs=2 --dbname=${quote(row.database)}  -- or VACUUM (FREEZE, VERBOSE) on its oldest tables (ORDER BY age(relfrozenxid) DESC). ${heldBack}`;
 }

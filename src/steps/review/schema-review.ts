@@ -1,6 +1,13 @@
 import { MINUTES, type Finding, type StepContext, type StepFactory, type StepOutcome } from '../step.js';
 import { readSchemaCatalog } from './schema-catalog.js';
-import { duplicateIndexFindings, foreignKeyIndexFindings, primaryKeyFindings, sequenceFindings, unusedIndexFindings, wraparoundFindings } from './schema-findings.js';
+import {
+  duplicateIndexFindings,
+  foreignKeyIndexFindings,
+  primaryKeyFindings,
+  sequenceFindings,
+  unusedIndexFindings,
+  wraparoundFindings,
+} from './schema-findings.js';
 
 /** Findings of one kind in the report; the rest are counted (a schema with thousands of tables stays readable). */
 const MAX_PER_KIND = 25;
@@ -8,7 +15,10 @@ const MAX_PER_KIND = 25;
 function capped(kind: string, findings: Finding[]): Finding[] {
   if (findings.length <= MAX_PER_KIND) return findings;
   const rest = findings.length - MAX_PER_KIND;
-  return [...findings.slice(0, MAX_PER_KIND), { severity: 'info', title: `${rest} more ${kind} not listed`, evidence: `${findings.length} in total; the largest / worst are listed first` }];
+  return [
+    ...findings.slice(0, MAX_PER_KIND),
+    { severity: 'info', title: `${rest} more ${kind} not listed`, evidence: `${findings.length} in total; the largest / worst are listed first` },
+  ];
 }
 
 async function run(ctx: StepContext): Promise<StepOutcome> {

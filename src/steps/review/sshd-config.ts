@@ -115,7 +115,12 @@ export function sshdFindings(sshd: SshdSettings): Finding[] {
   const evidence = (keys: string[]) => `${source}: ${keys.map((key) => `${key} ${settings[key]}`).join(', ')}`;
   const reload = 'then check with `sshd -t` and reload sshd (systemctl reload ssh), keeping this session open until a new key login works';
   if (settings.permitemptypasswords === 'yes') {
-    findings.push({ severity: 'critical', title: 'sshd accepts empty passwords', evidence: evidence(['permitemptypasswords']), action: `Set PermitEmptyPasswords no, ${reload}.` });
+    findings.push({
+      severity: 'critical',
+      title: 'sshd accepts empty passwords',
+      evidence: evidence(['permitemptypasswords']),
+      action: `Set PermitEmptyPasswords no, ${reload}.`,
+    });
   }
   if (settings.permitrootlogin === 'yes') {
     findings.push(
@@ -126,7 +131,12 @@ export function sshdFindings(sshd: SshdSettings): Finding[] {
             evidence: `${evidence(['permitrootlogin', 'passwordauthentication', 'kbdinteractiveauthentication', 'usepam'])} (${how})`,
             action: `Set PermitRootLogin prohibit-password (or no) and PasswordAuthentication no, ${reload}.`,
           }
-        : { severity: 'warning', title: 'root can log in over SSH', evidence: evidence(['permitrootlogin']), action: `Set PermitRootLogin prohibit-password (keys only) or no, ${reload}.` },
+        : {
+            severity: 'warning',
+            title: 'root can log in over SSH',
+            evidence: evidence(['permitrootlogin']),
+            action: `Set PermitRootLogin prohibit-password (keys only) or no, ${reload}.`,
+          },
     );
   }
   if (passwords && !(settings.permitrootlogin === 'yes')) {

@@ -52,7 +52,10 @@ export function parseVersionsProbe(stdout: string): VersionsProbe {
       probe.runtimes.push(...parseRuntimeVersions(body).map((found) => ({ ...found, where: header })));
     }
     if (header === 'pg_upgrade') {
-      for (const path of body.split('\n').map((line) => line.trim()).filter(Boolean)) {
+      for (const path of body
+        .split('\n')
+        .map((line) => line.trim())
+        .filter(Boolean)) {
         const major = /\/(?:postgresql\/|pgsql-)(\d+(?:\.\d+)?)\/bin\/pg_upgrade$/.exec(path)?.[1];
         if (major) probe.pgUpgrade.push({ major, path, bindir: path.slice(0, -'/pg_upgrade'.length) });
       }
@@ -74,7 +77,12 @@ export function lifecycleFinding(state: Lifecycle, table: EolTable, subject: str
     case 'unknown':
       return { severity: 'info', title: `${subject} is not in the end-of-life table`, evidence: withTable, action: `Look it up in the ${table.source}.` };
     case 'ended':
-      return { severity: 'critical', title: `${subject} is past its end of life${state.eol ? ` (${state.eol})` : ''}: no more security fixes`, evidence: withTable, action };
+      return {
+        severity: 'critical',
+        title: `${subject} is past its end of life${state.eol ? ` (${state.eol})` : ''}: no more security fixes`,
+        evidence: withTable,
+        action,
+      };
     case 'ending':
       return { severity: 'warning', title: `${subject} reaches its end of life on ${state.eol} (${state.daysLeft} days)`, evidence: withTable, action };
   }
@@ -108,7 +116,12 @@ export interface ClusterFacts {
  * throwaway new cluster with the old one's encoding and locale, then `pg_upgrade --check` (read-only on the old
  * cluster, which may stay running), then the throwaway cluster is removed.
  */
-export function pgUpgradeCheckCommands(cluster: ClusterFacts, oldBindir: string | undefined, to: PgUpgradeBinary, checkDir = `/var/tmp/pg${to.major}-upgrade-check`): string[] {
+export function pgUpgradeCheckCommands(
+  cluster: ClusterFacts,
+  oldBindir: string | undefined,
+  to: PgUpgradeBinary,
+  checkDir = `/var/tmp/pg${to.major}-upgrade-check`,
+): string[] {
   return [
     commandLine(`${to.bindir}/initdb`, ['-D', checkDir, '--no-sync', '-E', cluster.encoding, `--lc-collate=${cluster.collate}`, `--lc-ctype=${cluster.ctype}`]),
     `cd /var/tmp && ${commandLine(`${to.bindir}/pg_upgrade`, ['--check', '-b', oldBindir ?? '<old bindir>', '-B', to.bindir, '-d', cluster.dataDirectory ?? '<data directory>', '-D', checkDir, '-p', cluster.port, '-P', CHECK_PORT])}`,
@@ -128,7 +141,14 @@ export function pgUpgradeFindings(cluster: ClusterFacts, binaries: PgUpgradeBina
   return newer.slice(0, 1).map((to) => ({
     severity: 'info' as const,
     title: `PostgreSQL ${to.major}'s pg_upgrade is installed: the upgrade from ${cluster.major} can be checked`,
-    evidence: `${to.path}${newer.length > 1 ? ` (also: ${newer.slice(1).map((binary) => binary.major).join(', ')})` : ''}; not run by this window: it needs a new cluster initialised next to the old one${cluster.dataDirectory ? '' : ', and the data directory (set database.data-directory)'}${oldBindir ? '' : ', and the old bindir'}`,
+    evidence: `${to.path}${
+      newer.length > 1
+        ? ` (also: ${newer
+            .slice(1)
+            .map((binary) => binary.major)
+            .join(', ')})`
+        : ''
+    }; not run by this window: it needs a new cluster initialised next to the old one${cluster.dataDirectory ? '' : ', and the data directory (set database.data-directory)'}${oldBindir ? '' : ', and the old bindir'}`,
     action: `As the postgres OS user, in a quiet hour (about a minute; the old cluster keeps running): ${checkScript(pgUpgradeCheckCommands(cluster, oldBindir, to))}`,
   }));
 }
@@ -157,7 +177,10 @@ async function run(ctx: StepContext): Promise<StepOutcome> {
     db.query<ServerRow>(SERVER_SQL).then((rows) => rows[0]!),
     ctx.target.exec(ctx.services.prelude + VERSIONS_SCRIPT, { timeoutMs: 5 * MINUTES, signal: ctx.signal }),
   ]);
-  if (probed.code !== 0) throw new Error(`the versions probe on ${ctx.target.description} failed (exit code ${probed.code ?? probed.signal}): ${probed.stderr.trim().split('\n').slice(-3).join(' ')}`);
+  if (probed.code !== 0)
+    throw new Error(
+      `the versions probe on ${ctx.target.description} failed (exit code ${probed.code ?? probed.signal}): ${probed.stderr.trim().split('\n').slice(-3).join(' ')}`,
+    );
   const probe = parseVersionsProbe(probed.stdout);
 
   const major = postgresMajor(server.num);
@@ -172,14 +195,26 @@ async function run(ctx: StepContext): Promise<StepOutcome> {
   };
   const upgradeChecks = pgUpgradeFindings(cluster, probe.pgUpgrade);
   const findings: Finding[] = [];
-  const postgresFinding = lifecycleFinding(postgres, POSTGRES_EOL, `PostgreSQL ${major}`, `the server runs ${server.version}`, postgresUpgradeAction(postgres, upgradeChecks.length > 0));
+  const postgresFinding = lifecycleFinding(
+    postgres,
+    POSTGRES_EOL,
+    `PostgreSQL ${major}`,
+    `the server runs ${server.version}`,
+    postgresUpgradeAction(postgres, upgradeChecks.length > 0),
+  );
   if (postgresFinding) findings.push(postgresFinding);
   findings.push(...upgradeChecks);
 
   const runtimes = probe.runtimes.map((found) => ({ ...found, lifecycle: lifecycle(TABLES[found.runtime], found.line, now) }));
   for (const runtime of runtimes) {
     const subject = `${runtime.lifecycle.product} ${runtime.line}${runtime.where === 'host' ? ' on the host' : ` in ${runtime.where}`}`;
-    const finding = lifecycleFinding(runtime.lifecycle, TABLES[runtime.runtime], subject, `${runtime.where} runs ${runtime.lifecycle.product} ${runtime.full}`, upgradeAdvice(runtime.lifecycle));
+    const finding = lifecycleFinding(
+      runtime.lifecycle,
+      TABLES[runtime.runtime],
+      subject,
+      `${runtime.where} runs ${runtime.lifecycle.product} ${runtime.full}`,
+      upgradeAdvice(runtime.lifecycle),
+    );
     if (finding) findings.push(finding);
   }
 
