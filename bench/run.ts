@@ -14,6 +14,7 @@ const sections: Record<string, () => Promise<BenchRow[]>> = {
   ssh: async () => (await import('./ssh.js')).benchSsh(),
   snapshot: async () => (await import('./snapshot.js')).benchSnapshot(),
   'monthly-db': async () => (await import('./monthly-db.js')).benchMonthlyDb(),
+  fleet: async () => (await import('./fleet.js')).benchFleet(),
 };
 
 const only = process.env.BENCH_ONLY?.split(',');

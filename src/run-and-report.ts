@@ -1,3 +1,4 @@
+import { hostConfig } from './fleet/host-settings.js';
 import { artifactName, publishReport, type ArtifactUploader, type PublishIO } from './report/publish.js';
 import type { Snapshot } from './report/snapshot-types.js';
 import { writeReport, type WrittenReport } from './report/write-report.js';
@@ -27,7 +28,8 @@ export function runUrl(settings: Settings): string | undefined {
 /** The engine shared by the action and the CLI: config, window, report files, summary, outputs, artifact. */
 export async function runAndReport(options: RunAndReportOptions): Promise<WrittenReport> {
   const { settings, io } = options;
-  const config = loadConfig(resolveWorkspacePath(settings.configPath), { required: settings.configPathExplicit });
+  // A `{host}` in state-dir means the same in a single-host run as in a fleet: the host's own directory.
+  const config = hostConfig(loadConfig(resolveWorkspacePath(settings.configPath), { required: settings.configPathExplicit }), settings.target?.host ?? 'local');
   const result = await executeWindow({ settings, config, io, cancel: options.cancel, onLock: options.onLock, onBracket: options.onBracket });
   const reportDir = resolveWorkspacePath(settings.reportDir);
   const report = await writeReport(result, reportDir, secretsOf(settings), {

@@ -272,7 +272,9 @@ export async function runWindow(options: RunWindowOptions): Promise<WindowResult
     journal.bracket = { stoppedAt: previous.bracket.stoppedAt, countsBefore: previous.bracket.countsBefore };
     bracketOpen = true;
     options.onBracket?.(true);
-    io.warn(`attempt ${previous.runAttempt} left ${config.services.app.join(', ') || 'the app'} stopped or unhealthy (since ${previous.bracket.stoppedAt}): this attempt starts it again`);
+    io.warn(
+      `attempt ${previous.runAttempt} left ${config.services.app.join(', ') || 'the app'} stopped or unhealthy (since ${previous.bracket.stoppedAt}): this attempt starts it again`,
+    );
   }
 
   try {

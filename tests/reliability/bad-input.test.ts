@@ -82,8 +82,8 @@ describe('bad input through dist/main/index.js: named, and refused before anythi
     ['a port with a command', { port: '22;id' }, undefined, /Input 'port' has an invalid value "22;id": expected a TCP port from 1 to 65535\./],
     ['a user name with backticks', { username: 'root`id`' }, undefined, /Input 'username' has an invalid value "root`id`"/],
     ['a step list with a command', { steps: 'db.vacuum-analyze;reboot' }, undefined, /Input 'steps' has an invalid value "db\.vacuum-analyze;reboot"/],
-    ['malformed YAML in the config', {}, 'database:\n  port: [5432\n  name: x\n', /maintenance\.yml: \d+ problems?:%0A  - line \d+: /],
-    ['a config value carrying a shell command', {}, 'state-dir: "/var/lib/mw; rm -rf /"\n', /maintenance\.yml: 1 problem:%0A  - line 1: state-dir/],
+    ['malformed YAML in the config', {}, 'database:\n  port: [5432\n  name: x\n', /maintenance\.yml: \d+ problems?:%0A {2}- line \d+: /],
+    ['a config value carrying a shell command', {}, 'state-dir: "/var/lib/mw; rm -rf /"\n', /maintenance\.yml: 1 problem:%0A {2}- line 1: state-dir/],
   ];
 
   it.concurrent.for(cases)('%s', async ([, inputs, configYaml, message], { expect }) => {

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Journal } from '../../src/window/journal.js';
 import { startSandbox, type Sandbox } from '../sandbox/sandbox.js';
 import { cutSshSessions, expectJournalIntact, hostJournal, hostLock, integrityCounts, stepStates, waitForFile } from '../support/fault-host.js';
 import { runFaultWindow } from '../support/fault-window.js';
@@ -66,13 +67,16 @@ describe('SSH faults', () => {
     expect(stepStates(journal)).toEqual({ 'custom.before': 'succeeded', 'custom.cut': 'failed', 'custom.after': 'not-run' });
     const cut = journal.steps.find((s) => s.id === 'custom.cut')!;
     expect(cut.error).toMatch(/the SSH connection to mwroot@127\.0\.0\.1:\d+ was lost while a command ran/);
+    expect(cut.interrupted).toBe('the SSH connection was lost in attempt 1');
     expect(first.failureMessage).toContain('custom.cut failed on mwroot@127.0.0.1');
     await expectHostWhole();
 
     // The command's fate on the host is unknown and the step is not idempotent: the re-run asks, it does not guess.
     const second = await runSandboxWindow(sandbox, { config, settings: { ...settings, run: run(2) } });
     expect(second.result).toBe('failed');
-    expect(second.journal.message).toMatch(/custom\.cut was interrupted .* not safe to run twice.*resume: custom\.cut/);
+    expect(second.journal.message).toMatch(
+      /step custom\.cut was interrupted while it ran \(the SSH connection was lost in attempt 1\) and is not safe to run twice\. Check on the host what it did, then re-run with resume: custom\.cut to run it again or resume: custom\.after to go on after it/,
+    );
     expect(ranCount('custom.cut')).toBe(1);
     expectJournalIntact(hostJournal(sandbox, 'cut-1'));
 
@@ -149,6 +153,11 @@ describe('SSH faults', () => {
       // Each later write to the host (journal, lock) gives up within its own connect timeout: bounded, not hanging.
       expect(elapsed).toBeLessThan(30_000);
       expect(ranCount('custom.down-2')).toBe(0);
+      // The host could not be told; the report dir's copy of the journal has the whole story.
+      expect(first.warnings.join('\n')).toMatch(/the journal could not be written to the host: .*gave up after/);
+      expect(first.warnings.join('\n')).toMatch(/the lock could not be released: /);
+      const local = JSON.parse(readFileSync(`${sandbox.root}/report/window.json`, 'utf8')) as Journal;
+      expect([local.status, local.failedStep]).toEqual(['failed', 'custom.down-2']);
     } finally {
       await sandbox.startSshd();
     }
