@@ -12,13 +12,14 @@ const UNIT_BYTES: Record<string, number> = {
   pib: 1024 ** 5,
 };
 
-/** Docker's human sizes ("1.2GB", "12.5MiB", "0B", "500MB (40%)") → bytes; undefined when unreadable. */
+/** Docker's human sizes ("1.2GB" decimal, "12.5MiB" binary, "0B", "500MB (40%)", "2.1e+06B") → bytes; undefined when not a size ≥ 0. */
 export function parseHumanSize(text: string): number | undefined {
-  const match = /^\s*([\d.]+)\s*([a-z]*)/i.exec(text);
+  const match = /^\s*(-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*([a-z]*)\b/i.exec(text);
   if (!match) return undefined;
   const factor = UNIT_BYTES[(match[2] || 'b').toLowerCase()];
   const value = Number(match[1]);
-  return factor === undefined || !Number.isFinite(value) ? undefined : Math.round(value * factor);
+  if (factor === undefined || !Number.isFinite(value) || value < 0) return undefined;
+  return Math.round(value * factor);
 }
 
 /** Bytes for people: 1.5 GiB, 312 MiB, 0 B. */

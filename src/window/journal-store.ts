@@ -1,6 +1,5 @@
 import { mkdir, writeFile, rename } from 'node:fs/promises';
 import path from 'node:path';
-import { quote } from '../remote/shell.js';
 import type { Target } from '../remote/target.js';
 import type { Journal } from './journal.js';
 import { maskValue, secretForms } from '../report/secret-mask.js';
@@ -64,9 +63,5 @@ export class JournalStore {
 
   async saveDurations(durations: Record<string, number>): Promise<void> {
     await this.target.writeFileAtomic(`${this.stateDir}/durations.json`, JSON.stringify(durations) + '\n', 0o600);
-  }
-
-  static listScript(stateDir: string): string {
-    return `ls -1 ${quote(`${stateDir}/windows`)} 2>/dev/null || true`;
   }
 }

@@ -82,6 +82,11 @@ describe('the runner process killed (dist/main/index.js)', () => {
     ]);
     expect([ranCount('custom.k-first'), ranCount('custom.k-sleepy'), ranCount('custom.k-last')]).toEqual([1, 2, 1]);
     await expectHostWhole();
+
+    // After a main step that finished, the post step has nothing to do.
+    const post = await runDoor('post', postEnv(rerun));
+    expect(post.code).toBe(0);
+    expect(post.stdout).not.toContain('did not finish');
   });
 
   it('SIGKILL inside the downtime bracket: the post step starts the app and releases the lock; re-runs stop at the unsafe step until told', async () => {

@@ -2,6 +2,7 @@ import type { ExecOptions, ExecResult } from '../../remote/target.js';
 import type { MaintenanceConfig } from '../../settings/config.js';
 import { COMPOSE_DETECT, composeArgs } from '../services/service-manager.js';
 import type { StepContext, StepOutcome } from '../step.js';
+import { parseHumanSize } from '../../report/human-size.js';
 
 /** Printed by the availability probe when the docker CLI is not installed. */
 const NO_DOCKER = '__mw_no_docker_cli__';
@@ -51,29 +52,8 @@ export function lastLines(text: string, count = 3): string {
   return text.trim().split('\n').slice(-count).join(' ').trim();
 }
 
-const SIZE_UNITS: Record<string, number> = {
-  b: 1,
-  kb: 1e3,
-  mb: 1e6,
-  gb: 1e9,
-  tb: 1e12,
-  pb: 1e15,
-  kib: 1024,
-  mib: 1024 ** 2,
-  gib: 1024 ** 3,
-  tib: 1024 ** 4,
-  pib: 1024 ** 5,
-};
-
-/** Docker's human sizes ("1.2GB" decimal, "576KiB" binary, "-2.1e+06B") → bytes; undefined when not a size ≥ 0. */
-export function parseDockerSize(text: string): number | undefined {
-  const match = /^\s*(-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*([a-z]*)\b/i.exec(text);
-  if (!match) return undefined;
-  const factor = SIZE_UNITS[(match[2] || 'b').toLowerCase()];
-  const value = Number(match[1]);
-  if (factor === undefined || !Number.isFinite(value) || value < 0) return undefined;
-  return Math.round(value * factor);
-}
+/** Docker's human sizes → bytes: one parser for the steps and the snapshot. */
+export const parseDockerSize = parseHumanSize;
 
 /** One JSON object per line, as printed by `--format '{{json .}}'`; other lines are ignored. */
 export function parseJsonLines<T = Record<string, string>>(text: string): T[] {
