@@ -31,7 +31,10 @@ for (const [name, section] of Object.entries(sections)) {
 
 const format = (value: number) => (Number.isFinite(value) ? (Math.abs(value) >= 100 ? value.toFixed(0) : value.toFixed(2)) : '—');
 const header = ['row', 'ours', 'reference', 'unit', 'ratio', 'target'];
-const table = [header, ...rows.map((r) => [r.row, format(r.ours), format(r.reference), r.unit, Number.isFinite(r.ratio) ? `${r.ratio.toFixed(2)}×` : '—', r.target ?? ''])];
+const table = [
+  header,
+  ...rows.map((r) => [r.row, format(r.ours), format(r.reference), r.unit, Number.isFinite(r.ratio) ? `${r.ratio.toFixed(2)}×` : '—', r.target ?? '']),
+];
 const widths = header.map((_, i) => Math.max(...table.map((line) => line[i].length)));
 for (const line of table) console.log(line.map((cell, i) => (i === 0 || i === 3 || i === 5 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  '));
 writeFileSync('bench-results.json', JSON.stringify({ measuredAt: new Date().toISOString(), rows }, null, 2) + '\n');

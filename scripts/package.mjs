@@ -5,7 +5,9 @@ import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs
 import path from 'node:path';
 
 rmSync('dist', { recursive: true, force: true });
-execFileSync('npx', ['ncc', 'build', 'lib/entry.js', '-o', 'dist/bundle', '--source-map', '--license', 'licenses.txt', '--quiet', '--target', 'es2022'], { stdio: 'inherit' });
+execFileSync('npx', ['ncc', 'build', 'lib/entry.js', '-o', 'dist/bundle', '--source-map', '--license', 'licenses.txt', '--quiet', '--target', 'es2022'], {
+  stdio: 'inherit',
+});
 
 // ssh2's optional native addons (and its Windows pageant helper) are built for this machine's Node ABI; dist/ must
 // run on node24 without them (ssh2 falls back to pure JS).

@@ -10,9 +10,23 @@ interface ActionYaml {
 export function renderTables(actionYaml: string): string {
   const action = parse(actionYaml) as ActionYaml;
   const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ').trim();
-  const inputs = Object.entries(action.inputs).map(([name, input]) => `| \`${name}\` | ${cell(input.description)} | ${input.default !== undefined ? `\`${cell(String(input.default))}\`` : ''} |`);
+  const inputs = Object.entries(action.inputs).map(
+    ([name, input]) => `| \`${name}\` | ${cell(input.description)} | ${input.default !== undefined ? `\`${cell(String(input.default))}\`` : ''} |`,
+  );
   const outputs = Object.entries(action.outputs).map(([name, output]) => `| \`${name}\` | ${cell(output.description)} |`);
-  return ['### Inputs', '', '| input | description | default |', '| --- | --- | --- |', ...inputs, '', '### Outputs', '', '| output | description |', '| --- | --- |', ...outputs].join('\n');
+  return [
+    '### Inputs',
+    '',
+    '| input | description | default |',
+    '| --- | --- | --- |',
+    ...inputs,
+    '',
+    '### Outputs',
+    '',
+    '| output | description |',
+    '| --- | --- |',
+    ...outputs,
+  ].join('\n');
 }
 
 const BEGIN = '<!-- action-tables:begin -->';

@@ -34,7 +34,16 @@ function requireTier(value: string | undefined): Tier {
 function planCommand(values: Record<string, string>, extra: Record<string, string>): void {
   const settings = parseSettings(mapInputSource({ ...values, 'dry-run': 'true' }), runContextFromEnv());
   const config = loadConfig(settings.configPath, { required: settings.configPathExplicit });
-  const plan = buildPlan({ tier: settings.tier, config, windowId: settings.windowId, host: values.host ?? '(host from the workflow)', steps: settings.steps, skip: settings.skipSteps, now: new Date(), maxDurationMs: settings.maxDurationMs });
+  const plan = buildPlan({
+    tier: settings.tier,
+    config,
+    windowId: settings.windowId,
+    host: values.host ?? '(host from the workflow)',
+    steps: settings.steps,
+    skip: settings.skipSteps,
+    now: new Date(),
+    maxDurationMs: settings.maxDurationMs,
+  });
   const format = extra.format ?? 'markdown';
   if (format !== 'markdown' && format !== 'json') throw new InputError('--format', format, 'expected markdown or json');
   process.stdout.write(format === 'json' ? JSON.stringify(planToJson(plan), null, 2) + '\n' : renderPlanMarkdown(plan));

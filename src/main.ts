@@ -63,4 +63,3 @@ export async function run(): Promise<void> {
     core.setFailed(getErrorMessage(error));
   }
 }
-

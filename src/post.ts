@@ -32,4 +32,3 @@ export async function post(): Promise<void> {
     await target.close();
   }
 }
-

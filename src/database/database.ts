@@ -43,7 +43,9 @@ export class Database {
       await database.query('select 1');
     } catch (error) {
       await database.close();
-      throw new Error(`cannot connect to database ${options.name} as ${options.user} at ${options.host}:${options.port} (through the SSH tunnel): ${(error as Error).message}`);
+      throw new Error(
+        `cannot connect to database ${options.name} as ${options.user} at ${options.host}:${options.port} (through the SSH tunnel): ${(error as Error).message}`,
+      );
     }
     return database;
   }

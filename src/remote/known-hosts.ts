@@ -52,7 +52,10 @@ export function knownHostName(host: string, port: number): string {
 
 function globToRegExp(pattern: string): RegExp {
   // Only * and ? are wildcards; brackets of [host]:port are literal.
-  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const escaped = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${escaped}$`, 'i');
 }
 
@@ -73,12 +76,7 @@ function entryMatches(entry: KnownHostEntry, name: string): boolean {
 export type HostKeyVerdict = { ok: true; reason: string } | { ok: false; reason: string };
 
 /** Judges a presented host key against pinned known_hosts entries and/or a fingerprint. */
-export function verifyHostKey(
-  presented: Buffer,
-  host: string,
-  port: number,
-  pins: { knownHosts?: KnownHostEntry[]; fingerprint?: string },
-): HostKeyVerdict {
+export function verifyHostKey(presented: Buffer, host: string, port: number, pins: { knownHosts?: KnownHostEntry[]; fingerprint?: string }): HostKeyVerdict {
   const name = knownHostName(host, port);
   const presentedPrint = fingerprintOf(presented);
   const type = keyBlobType(presented) ?? 'unknown';
@@ -88,7 +86,10 @@ export function verifyHostKey(
   }
   if (pins.fingerprint) {
     if (pins.fingerprint === presentedPrint) return { ok: true, reason: `fingerprint ${presentedPrint} matches host-fingerprint` };
-    return { ok: false, reason: `the host key of ${name} is ${type} ${presentedPrint}, but host-fingerprint pins ${pins.fingerprint}: the key changed or this is another host` };
+    return {
+      ok: false,
+      reason: `the host key of ${name} is ${type} ${presentedPrint}, but host-fingerprint pins ${pins.fingerprint}: the key changed or this is another host`,
+    };
   }
   const plain = entries.filter((entry) => entry.marker === undefined);
   if (plain.some((entry) => entry.key.equals(presented))) return { ok: true, reason: `${type} key ${presentedPrint} is pinned in known-hosts` };
@@ -98,5 +99,8 @@ export function verifyHostKey(
       reason: `the host key of ${name} changed: it presented ${type} ${presentedPrint}, known-hosts pins ${plain.map((e) => `${e.keyType} ${fingerprintOf(e.key)}`).join(', ')}`,
     };
   }
-  return { ok: false, reason: `${name} is not in known-hosts (it presented ${type} ${presentedPrint}); add its key with ssh-keyscan -p ${port} ${host} after checking it` };
+  return {
+    ok: false,
+    reason: `${name} is not in known-hosts (it presented ${type} ${presentedPrint}); add its key with ssh-keyscan -p ${port} ${host} after checking it`,
+  };
 }

@@ -60,9 +60,7 @@ export async function connectSsh(endpoint: SshEndpointOptions, policy: HostKeyPo
   let refusal: string | undefined;
   let sock: Duplex;
   try {
-    sock = via
-      ? await via.forwardOut('127.0.0.1', 0, endpoint.host, endpoint.port)
-      : await tcpSocket(endpoint.host, endpoint.port, endpoint.connectTimeoutMs);
+    sock = via ? await via.forwardOut('127.0.0.1', 0, endpoint.host, endpoint.port) : await tcpSocket(endpoint.host, endpoint.port, endpoint.connectTimeoutMs);
   } catch (error) {
     throw describeConnectError(error, endpoint);
   }
@@ -104,7 +102,9 @@ function describeConnectError(error: unknown, endpoint: SshEndpointOptions): Err
   const message = error instanceof Error ? error.message : String(error);
   if (/authentication methods failed/i.test(message)) {
     const method = endpoint.privateKey ? 'the private key' : 'the password';
-    return new Error(`SSH login to ${endpoint.username}@${endpoint.host}:${endpoint.port} was refused with ${method} (check that its public key is in the user's authorized_keys)`);
+    return new Error(
+      `SSH login to ${endpoint.username}@${endpoint.host}:${endpoint.port} was refused with ${method} (check that its public key is in the user's authorized_keys)`,
+    );
   }
   if (/passphrase/i.test(message) || /Encrypted private/i.test(message)) {
     return new Error(`the private key for ${endpoint.username}@${endpoint.host} is encrypted and the passphrase is missing or wrong`);

@@ -69,13 +69,18 @@ export function renderPlanDiffMarkdown(diff: PlanDiff): string {
     lines.push('', 'No change to what this window runs.');
     return lines.join('\n') + '\n';
   }
-  const flags = (step: PlanStepJson) => [step.impact !== 'none' ? `**${step.impact}**` : 'no impact', step.destructive ? '⚠️ **destructive**' : ''].filter(Boolean).join(', ');
+  const flags = (step: PlanStepJson) =>
+    [step.impact !== 'none' ? `**${step.impact}**` : 'no impact', step.destructive ? '⚠️ **destructive**' : ''].filter(Boolean).join(', ');
   lines.push('', '| change | step | impact | what it runs |', '| --- | --- | --- | --- |');
   for (const step of diff.added) lines.push(`| ➕ added | \`${step.id}\` | ${flags(step)} | ${cell(step.commands.join('; ')).slice(0, 300)} |`);
   for (const step of diff.removed) lines.push(`| ➖ removed | \`${step.id}\` | ${flags(step)} | |`);
-  for (const change of diff.changed) lines.push(`| ${change.riskier ? '⚠️ riskier' : '✏️ changed'} | \`${change.id}\` | ${cell(change.changes.join('; '))} | |`);
+  for (const change of diff.changed)
+    lines.push(`| ${change.riskier ? '⚠️ riskier' : '✏️ changed'} | \`${change.id}\` | ${cell(change.changes.join('; '))} | |`);
   if (diff.orderChanged) lines.push('', 'The order of steps changed.');
-  const risky = [...diff.added.filter((s) => s.destructive || s.impact === 'downtime').map((s) => s.id), ...diff.changed.filter((c) => c.riskier).map((c) => c.id)];
+  const risky = [
+    ...diff.added.filter((s) => s.destructive || s.impact === 'downtime').map((s) => s.id),
+    ...diff.changed.filter((c) => c.riskier).map((c) => c.id),
+  ];
   if (risky.length) lines.push('', `> [!WARNING]\n> Review carefully: ${risky.map((id) => `\`${id}\``).join(', ')} can take the app down or change data.`);
   return lines.join('\n') + '\n';
 }

@@ -41,9 +41,14 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv, extraFlags:
       return value;
     };
     if (SECRET_NAMES.has(name)) {
-      throw new InputError(`--${name}`, '(not shown)', `secrets are not taken as flags; use --${SECRET_SOURCES[name].fileFlag} or the ${SECRET_SOURCES[name].env} environment variable`, {
-        secret: true,
-      });
+      throw new InputError(
+        `--${name}`,
+        '(not shown)',
+        `secrets are not taken as flags; use --${SECRET_SOURCES[name].fileFlag} or the ${SECRET_SOURCES[name].env} environment variable`,
+        {
+          secret: true,
+        },
+      );
     }
     const secretFile = Object.entries(SECRET_SOURCES).find(([, source]) => source.fileFlag === name);
     if (secretFile) values[secretFile[0]] = readFlagFile(name, takeValue());

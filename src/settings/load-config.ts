@@ -30,7 +30,10 @@ function describeAjvError(error: ErrorObject): string {
 }
 
 function lineOf(doc: ReturnType<typeof parseDocument>, counter: LineCounter, error: ErrorObject): number | undefined {
-  const path = error.instancePath.split('/').slice(1).map((part) => (/^\d+$/.test(part) ? Number(part) : part));
+  const path = error.instancePath
+    .split('/')
+    .slice(1)
+    .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
   if (error.keyword === 'additionalProperties') {
     // Point at the unknown key itself, not at its value.
     const parent = (path.length ? doc.getIn(path, true) : doc.contents) as { items?: { key: { value?: unknown; range?: [number, number] } }[] } | undefined;
@@ -59,7 +62,10 @@ export function parseConfig(text: string, source: string): MaintenanceConfig {
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    throw new ValidationError(source, doc.errors.map((error) => `line ${error.linePos?.[0].line ?? '?'}: ${error.message.split('\n')[0]}`));
+    throw new ValidationError(
+      source,
+      doc.errors.map((error) => `line ${error.linePos?.[0].line ?? '?'}: ${error.message.split('\n')[0]}`),
+    );
   }
   const raw = (doc.toJS() ?? {}) as unknown;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ValidationError(source, ['expected a mapping of keys at the top level']);

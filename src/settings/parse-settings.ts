@@ -34,7 +34,7 @@ function parseResume(value: string): ResumeMode {
   if (value === '' || value === 'auto') return { kind: 'auto' };
   if (value === 'restart') return { kind: 'restart' };
   if (STEP_ID.test(value)) return { kind: 'from', stepId: value };
-  throw new InputError(Inputs.resume, value, "expected auto, restart or a step id such as db.reindex");
+  throw new InputError(Inputs.resume, value, 'expected auto, restart or a step id such as db.reindex');
 }
 
 /** Reads, validates and types every input. Throws InputError before anything connects. */
@@ -84,7 +84,11 @@ export function parseSettings(source: InputSource, run: RunContext, env: NodeJS.
       throw new InputError(Inputs.privateKey, undefined, `a private-key or a password is needed to log in to ${hostNames}`, { secret: true });
     }
     if (fleet && hostFingerprint) {
-      throw new InputError(Inputs.hostFingerprint, fingerprintText, 'a fingerprint pins one host key; pin the hosts of a fleet with known-hosts, a line per host');
+      throw new InputError(
+        Inputs.hostFingerprint,
+        fingerprintText,
+        'a fingerprint pins one host key; pin the hosts of a fleet with known-hosts, a line per host',
+      );
     }
     if (strictHostKeyChecking && !knownHostsText && !hostFingerprint) {
       throw new InputError(

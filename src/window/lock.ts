@@ -71,7 +71,8 @@ export class HostLock {
       this.held = true;
       return {};
     }
-    if (result.code !== 3) throw new Error(`cannot create the lock ${this.path} on ${this.target.description}: ${result.stderr.trim() || `exit ${result.code}`}`);
+    if (result.code !== 3)
+      throw new Error(`cannot create the lock ${this.path} on ${this.target.description}: ${result.stderr.trim() || `exit ${result.code}`}`);
     const [head, ...rest] = result.stdout.split('\n');
     const hostNow = Number(head.split(' ')[1]);
     const current = rest.join('\n');

@@ -102,7 +102,13 @@ export async function runWindow(options: RunWindowOptions): Promise<WindowResult
   const lock = new HostLock(
     target,
     config.stateDir,
-    { windowId: settings.windowId, repository: settings.run.repository, runId: settings.run.runId, runAttempt: settings.run.runAttempt, startedAt: now().toISOString() },
+    {
+      windowId: settings.windowId,
+      repository: settings.run.repository,
+      runId: settings.run.runId,
+      runAttempt: settings.run.runAttempt,
+      startedAt: now().toISOString(),
+    },
     (message) => {
       io.warn(message);
       warnings.push(message);
@@ -202,10 +208,12 @@ export async function runWindow(options: RunWindowOptions): Promise<WindowResult
     if (!bracket.healthy) {
       record.status = 'failed';
       const app = config.services.app.length ? config.services.app.join(', ') : 'the app';
-      record.error = record.summary = `${app} did not come back healthy after the downtime bracket within ${formatDuration(config.health.timeoutMs)}: ${mask([startError, health.detail].filter(Boolean).join('; '))}`;
+      record.error =
+        record.summary = `${app} did not come back healthy after the downtime bracket within ${formatDuration(config.health.timeoutMs)}: ${mask([startError, health.detail].filter(Boolean).join('; '))}`;
     } else if (bracket.countsEqual === false) {
       record.status = 'failed';
-      record.error = record.summary = `integrity tables changed across the downtime bracket while writes were stopped: before ${JSON.stringify(bracket.countsBefore)}, after ${JSON.stringify(countsAfter)}`;
+      record.error =
+        record.summary = `integrity tables changed across the downtime bracket while writes were stopped: before ${JSON.stringify(bracket.countsBefore)}, after ${JSON.stringify(countsAfter)}`;
     } else {
       record.status = 'succeeded';
       record.summary = `app healthy again after ${bracket.downtimeSeconds} s of downtime${bracket.countsEqual ? '; integrity tables unchanged' : ''}`;
@@ -324,7 +332,8 @@ export async function runWindow(options: RunWindowOptions): Promise<WindowResult
       }
       if (step.destructive && !facts.backup) {
         record.status = 'failed';
-        record.error = record.summary = `refused: ${step.id} is destructive and this window has no verified or fresh backup (run backup.fresh or backup.verify first)`;
+        record.error =
+          record.summary = `refused: ${step.id} is destructive and this window has no verified or fresh backup (run backup.fresh or backup.verify first)`;
         failed = record;
         await save();
         continue;

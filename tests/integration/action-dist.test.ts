@@ -31,7 +31,9 @@ describe('the bundled action (dist/main/index.js)', { timeout: 300_000 }, () => 
     expect(outputs['window-id']).toBe('dist-weekly');
     expect(Number(outputs['db-size-before'])).toBeGreaterThan(1_000_000);
     expect(summary).toContain('db.vacuum-analyze');
-    expect(readdirSync(path.join(dir, 'report')).sort()).toEqual(expect.arrayContaining(['report.html', 'report.md', 'window.json', 'baseline.json', 'post.json', 'plan.json']));
+    expect(readdirSync(path.join(dir, 'report')).sort()).toEqual(
+      expect.arrayContaining(['report.html', 'report.md', 'window.json', 'baseline.json', 'post.json', 'plan.json']),
+    );
     const journal = JSON.parse(readFileSync(`${sandbox.stateDir}/windows/dist-weekly.json`, 'utf8'));
     expect(journal.status).toBe('succeeded');
     expect(journal.steps.find((s: { id: string }) => s.id === 'db.vacuum-analyze').status).toMatch(/succeeded|warning/);
@@ -97,7 +99,9 @@ describe('the bundled CLI (dist/cli/index.js)', () => {
     writeFileSync(`${dir}/base.yml`, '');
     writeFileSync(`${dir}/head.yml`, 'tiers:\n  weekly:\n    add:\n      - id: custom.warm\n        run: ./warm.sh\n');
     writeFileSync(`${dir}/bad.yml`, 'database:\n  port: many\n');
-    const diff = spawnSync(process.execPath, [CLI, 'plan-diff', '--base', `${dir}/base.yml`, '--head', `${dir}/head.yml`, '--tier', 'weekly'], { encoding: 'utf8' });
+    const diff = spawnSync(process.execPath, [CLI, 'plan-diff', '--base', `${dir}/base.yml`, '--head', `${dir}/head.yml`, '--tier', 'weekly'], {
+      encoding: 'utf8',
+    });
     expect(diff.status, diff.stderr).toBe(0);
     expect(diff.stdout).toContain('| ➕ added | `custom.warm`');
     const bad = spawnSync(process.execPath, [CLI, 'plan-diff', '--base', `${dir}/base.yml`, '--head', `${dir}/bad.yml`], { encoding: 'utf8' });

@@ -1,10 +1,10 @@
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { freePort, portAccepts } from "./ports.js";
-import { readPid, run, terminate } from "./proc.js";
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, portAccepts } from './ports.js';
+import { readPid, run, terminate } from './proc.js';
 
-export const APP_SCRIPT = fileURLToPath(new URL("./app.mjs", import.meta.url));
+export const APP_SCRIPT = fileURLToPath(new URL('./app.mjs', import.meta.url));
 
 export interface AppFiles {
   root: string;
@@ -61,19 +61,12 @@ running
 `;
 
 /** Write root/app.env (holds the DB password, mode 0600) and root/bin/app-{start,stop,status}.sh. */
-export async function setupApp(
-  root: string,
-  databaseUrl: string,
-): Promise<AppFiles> {
+export async function setupApp(root: string, databaseUrl: string): Promise<AppFiles> {
   const port = await freePort();
-  const bin = join(root, "bin");
+  const bin = join(root, 'bin');
   mkdirSync(bin, { recursive: true });
-  const accessLog = join(root, "logs", "access.log");
-  writeFileSync(
-    join(root, "app.env"),
-    `PORT=${port}\nACCESS_LOG=${shq(accessLog)}\nDATABASE_URL=${shq(databaseUrl)}\n`,
-    { mode: 0o600 },
-  );
+  const accessLog = join(root, 'logs', 'access.log');
+  writeFileSync(join(root, 'app.env'), `PORT=${port}\nACCESS_LOG=${shq(accessLog)}\nDATABASE_URL=${shq(databaseUrl)}\n`, { mode: 0o600 });
   const scripts = { start: START, stop: STOP, status: STATUS };
   for (const [name, body] of Object.entries(scripts)) {
     const file = join(bin, `app-${name}.sh`);
@@ -85,19 +78,19 @@ export async function setupApp(
     port,
     url: `http://127.0.0.1:${port}`,
     accessLog,
-    pidFile: join(root, "app.pid"),
-    startCommand: join(bin, "app-start.sh"),
-    stopCommand: join(bin, "app-stop.sh"),
-    statusCommand: join(bin, "app-status.sh"),
+    pidFile: join(root, 'app.pid'),
+    startCommand: join(bin, 'app-start.sh'),
+    stopCommand: join(bin, 'app-stop.sh'),
+    statusCommand: join(bin, 'app-status.sh'),
   };
 }
 
 export async function startApp(a: AppFiles): Promise<void> {
-  await run("/bin/sh", [a.startCommand]);
+  await run('/bin/sh', [a.startCommand]);
 }
 
 export async function stopApp(a: AppFiles): Promise<void> {
-  await run("/bin/sh", [a.stopCommand]);
+  await run('/bin/sh', [a.stopCommand]);
 }
 
 export async function isAppUp(a: AppFiles): Promise<boolean> {
@@ -114,6 +107,6 @@ export async function isAppUp(a: AppFiles): Promise<boolean> {
 
 /** Last-resort kill (no script), used by stop() after failures. */
 export async function killApp(root: string): Promise<void> {
-  const pid = readPid(join(root, "app.pid"), root);
+  const pid = readPid(join(root, 'app.pid'), root);
   if (pid !== undefined) await terminate([pid]);
 }

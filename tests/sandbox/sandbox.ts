@@ -2,43 +2,17 @@
  * A throwaway "target host" on loopback: a real sshd, PostgreSQL 15 with a bloated ner11_db,
  * a small web app using it, backups and logs. Everything lives under one temp dir.
  */
-import { execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import {
-  isAppUp,
-  killApp,
-  setupApp,
-  startApp,
-  stopApp,
-  type AppFiles,
-} from "./app-process.js";
-import { makeBackup, makeLogs, type BackupKind } from "./fixtures.js";
-import { isAlive, processTree, readPid, run, signal } from "./proc.js";
-import {
-  killPostgresSync,
-  pgBin,
-  psql,
-  setupPostgres,
-  startPostgres,
-  stopPostgres,
-  SUPERUSER,
-  type PgFiles,
-} from "./postgres.js";
-import { roleSql, seedSql } from "./seed.js";
-import { SSHD, setupSshd, startSshd, stopSshd, type SshdInfo } from "./sshd.js";
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { isAppUp, killApp, setupApp, startApp, stopApp, type AppFiles } from './app-process.js';
+import { makeBackup, makeLogs, type BackupKind } from './fixtures.js';
+import { isAlive, processTree, readPid, run, signal } from './proc.js';
+import { killPostgresSync, pgBin, psql, setupPostgres, startPostgres, stopPostgres, SUPERUSER, type PgFiles } from './postgres.js';
+import { roleSql, seedSql } from './seed.js';
+import { SSHD, setupSshd, startSshd, stopSshd, type SshdInfo } from './sshd.js';
 
 export interface SandboxOptions {
   /** Start the web app (default true). */
@@ -54,7 +28,7 @@ export interface SandboxOptions {
 export interface Sandbox {
   root: string;
   ssh: {
-    host: "127.0.0.1";
+    host: '127.0.0.1';
     port: number;
     username: string;
     privateKey: string;
@@ -64,12 +38,12 @@ export interface Sandbox {
     passwordUser?: { username: string; password: string };
   };
   postgres: {
-    host: "127.0.0.1";
+    host: '127.0.0.1';
     port: number;
-    database: "ner11_db";
-    user: "ner11";
+    database: 'ner11_db';
+    user: 'ner11';
     password: string;
-    superuser: "postgres";
+    superuser: 'postgres';
     dataDir: string;
     socketDir: string;
   };
@@ -99,41 +73,32 @@ export interface Sandbox {
   stop(): Promise<void>;
 }
 
-const PREFIX = "mw-sandbox-";
-const PASSWORD_USER = "mwpass";
+const PREFIX = 'mw-sandbox-';
+const PASSWORD_USER = 'mwpass';
 /** Root-equivalent (uid 0) login with /bin/sh as shell: root's bash sources ~/.bashrc (pyenv) at ~0.7 s a command. */
-export const ROOT_USER = "mwroot";
-const SHARED_DIR = "/var/lib/mw-sandbox";
+export const ROOT_USER = 'mwroot';
+const SHARED_DIR = '/var/lib/mw-sandbox';
 
 /** Make sure sshd and the PostgreSQL server binaries exist; installs them when running as root. */
 export function ensureSystemPackages(): void {
   const missing: string[] = [];
-  if (!existsSync(SSHD)) missing.push("openssh-server");
+  if (!existsSync(SSHD)) missing.push('openssh-server');
   try {
-    pgBin("initdb");
+    pgBin('initdb');
   } catch {
-    missing.push("postgresql-15");
+    missing.push('postgresql-15');
   }
   if (missing.length === 0) return;
-  const cmd = [
-    "apt-get",
-    "install",
-    "-y",
-    "-o",
-    "DPkg::Lock::Timeout=300",
-    ...missing,
-  ];
+  const cmd = ['apt-get', 'install', '-y', '-o', 'DPkg::Lock::Timeout=300', ...missing];
   if (process.getuid?.() !== 0) {
-    throw new Error(
-      `missing system packages; run: sudo ${cmd.join(" ")}  (or sudo bash scripts/install-system-packages.sh)`,
-    );
+    throw new Error(`missing system packages; run: sudo ${cmd.join(' ')}  (or sudo bash scripts/install-system-packages.sh)`);
   }
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   try {
-    execFileSync(cmd[0]!, cmd.slice(1), { env, stdio: "inherit" });
+    execFileSync(cmd[0]!, cmd.slice(1), { env, stdio: 'inherit' });
   } catch {
-    execFileSync("apt-get", ["update"], { env, stdio: "inherit" });
-    execFileSync(cmd[0]!, cmd.slice(1), { env, stdio: "inherit" });
+    execFileSync('apt-get', ['update'], { env, stdio: 'inherit' });
+    execFileSync(cmd[0]!, cmd.slice(1), { env, stdio: 'inherit' });
   }
 }
 
@@ -141,11 +106,11 @@ export function ensureSystemPackages(): void {
 
 /** Kill every process of the sandbox at `root` (pid files checked against root-unique paths). */
 function killAllSync(root: string): void {
-  const sshd = readPid(join(root, "ssh", "sshd.pid"), root);
-  if (sshd !== undefined) signal(processTree(sshd), "SIGKILL");
-  killPostgresSync(join(root, "pg"));
-  const app = readPid(join(root, "app.pid"), root);
-  if (app !== undefined) signal([app], "SIGKILL");
+  const sshd = readPid(join(root, 'ssh', 'sshd.pid'), root);
+  if (sshd !== undefined) signal(processTree(sshd), 'SIGKILL');
+  killPostgresSync(join(root, 'pg'));
+  const app = readPid(join(root, 'app.pid'), root);
+  if (app !== undefined) signal([app], 'SIGKILL');
 }
 
 const live = new Set<string>();
@@ -161,8 +126,8 @@ function trackRoot(root: string): void {
     }
     live.clear();
   };
-  process.on("exit", cleanup);
-  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.on('exit', cleanup);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(sig, () => {
       cleanup();
       process.kill(process.pid, sig);
@@ -173,10 +138,7 @@ function trackRoot(root: string): void {
 /** A sandbox whose owning process is gone (or that never got an owner within a minute). */
 function isStale(root: string): boolean {
   try {
-    const owner = Number.parseInt(
-      readFileSync(join(root, "owner.pid"), "utf8"),
-      10,
-    );
+    const owner = Number.parseInt(readFileSync(join(root, 'owner.pid'), 'utf8'), 10);
     return !(owner > 0 && isAlive(owner));
   } catch {
     const st = statSync(root, { throwIfNoEntry: false });
@@ -210,22 +172,14 @@ async function ensurePasswordUser(): Promise<{
       (umask 077; echo "$pw" >"$2")
     fi
     cat "$2"`;
-  const out = await run("flock", [
-    join(dir, "lock"),
-    "sh",
-    "-c",
-    script,
-    "sh",
-    PASSWORD_USER,
-    pwFile,
-  ]);
+  const out = await run('flock', [join(dir, 'lock'), 'sh', '-c', script, 'sh', PASSWORD_USER, pwFile]);
   return { username: PASSWORD_USER, password: out.trim() };
 }
 
 /** The shared uid-0 login user: created once per machine (under the same lock as the password user). */
 async function ensureRootUser(): Promise<void> {
   mkdirSync(SHARED_DIR, { recursive: true, mode: 0o700 });
-  const home = join(SHARED_DIR, "home");
+  const home = join(SHARED_DIR, 'home');
   // The home must exist, or sshd prints "Could not chdir to home directory" on every command's stderr.
   const script = `
     mkdir -p "$2"
@@ -233,41 +187,26 @@ async function ensureRootUser(): Promise<void> {
       useradd -o -u 0 -g 0 -M -d "$2" -s /bin/sh "$1"
       usermod -p '*' "$1"
     fi`;
-  await run("flock", [
-    join(SHARED_DIR, "lock"),
-    "sh",
-    "-c",
-    script,
-    "sh",
-    ROOT_USER,
-    home,
-  ]);
+  await run('flock', [join(SHARED_DIR, 'lock'), 'sh', '-c', script, 'sh', ROOT_USER, home]);
 }
 
-export async function startSandbox(
-  opts: SandboxOptions = {},
-): Promise<Sandbox> {
-  const {
-    app: withApp = true,
-    seedBloat = true,
-    extraTables = 0,
-    passwordUser = false,
-  } = opts;
+export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
+  const { app: withApp = true, seedBloat = true, extraTables = 0, passwordUser = false } = opts;
   ensureSystemPackages();
   reapStale();
   const root = mkdtempSync(join(tmpdir(), PREFIX));
   chmodSync(root, 0o755); // the postgres OS user must reach root/pg
-  writeFileSync(join(root, "owner.pid"), String(process.pid));
+  writeFileSync(join(root, 'owner.pid'), String(process.pid));
   trackRoot(root);
 
   const dirs = {
-    backupsDir: join(root, "backups"),
-    logsDir: join(root, "logs"),
-    stateDir: join(root, "state"),
+    backupsDir: join(root, 'backups'),
+    logsDir: join(root, 'logs'),
+    stateDir: join(root, 'state'),
   };
   for (const d of Object.values(dirs)) mkdirSync(d);
   makeLogs(dirs.logsDir);
-  const pgPassword = randomBytes(18).toString("hex");
+  const pgPassword = randomBytes(18).toString('hex');
 
   let sshd: SshdInfo | undefined;
   let pg: PgFiles | undefined;
@@ -279,7 +218,7 @@ export async function startSandbox(
       const steps: Array<() => Promise<void>> = [
         () => killApp(root),
         () => (sshd ? stopSshd(sshd) : Promise.resolve()),
-        () => (pg ? stopPostgres(pg, "immediate") : Promise.resolve()),
+        () => (pg ? stopPostgres(pg, 'immediate') : Promise.resolve()),
       ];
       await Promise.allSettled(steps.map((s) => s()));
       killAllSync(root);
@@ -289,7 +228,7 @@ export async function startSandbox(
 
   try {
     // Settle every parallel step before looking at failures, so nothing still starts after stop().
-    const sshdP = setupSshd(join(root, "ssh"), passwordUser, [ROOT_USER]);
+    const sshdP = setupSshd(join(root, 'ssh'), passwordUser, [ROOT_USER]);
     const pgP = setupPostgres(root);
     const pwUserP = passwordUser ? ensurePasswordUser() : undefined;
     const rootUserP = ensureRootUser();
@@ -299,12 +238,8 @@ export async function startSandbox(
     const pgFiles = (pg = await pgP);
     const pwUser = await pwUserP;
     await psql(pgFiles, roleSql(pgPassword));
-    await psql(pgFiles, seedSql({ seedBloat, extraTables }), "ner11_db");
-    if (withApp)
-      app = await setupApp(
-        root,
-        `postgresql://ner11:${pgPassword}@127.0.0.1:${pgFiles.port}/ner11_db`,
-      );
+    await psql(pgFiles, seedSql({ seedBloat, extraTables }), 'ner11_db');
+    if (withApp) app = await setupApp(root, `postgresql://ner11:${pgPassword}@127.0.0.1:${pgFiles.port}/ner11_db`);
     const backupP = makeBackup(pgFiles, dirs.backupsDir);
     const appP = app && startApp(app);
     await Promise.allSettled([backupP, appP]);
@@ -316,7 +251,7 @@ export async function startSandbox(
     return {
       root,
       ssh: {
-        host: "127.0.0.1",
+        host: '127.0.0.1',
         port: sshd.port,
         username: ROOT_USER,
         privateKey: sshd.privateKey,
@@ -326,10 +261,10 @@ export async function startSandbox(
         ...(pwUser ? { passwordUser: pwUser } : {}),
       },
       postgres: {
-        host: "127.0.0.1",
+        host: '127.0.0.1',
         port: pg.port,
-        database: "ner11_db",
-        user: "ner11",
+        database: 'ner11_db',
+        user: 'ner11',
         password: pgPassword,
         superuser: SUPERUSER,
         dataDir: pg.dataDir,
@@ -349,11 +284,7 @@ export async function startSandbox(
         : {}),
       ...dirs,
       env: {
-        PATH: [
-          join(root, "bin"),
-          dirname(pgBin("pg_ctl")),
-          process.env.PATH ?? "/usr/bin:/bin",
-        ].join(":"),
+        PATH: [join(root, 'bin'), dirname(pgBin('pg_ctl')), process.env.PATH ?? '/usr/bin:/bin'].join(':'),
         MW_SANDBOX_ROOT: root,
       },
       stopSshd: (o) => stopSshd(sshdFiles, o?.keepSessions),
@@ -365,10 +296,7 @@ export async function startSandbox(
         await startPostgres(pgFiles);
       },
       stopApp: () => (appFiles ? stopApp(appFiles) : Promise.resolve()),
-      startApp: () =>
-        appFiles
-          ? startApp(appFiles)
-          : Promise.reject(new Error("sandbox started with app: false")),
+      startApp: () => (appFiles ? startApp(appFiles) : Promise.reject(new Error('sandbox started with app: false'))),
       isAppUp: () => (appFiles ? isAppUp(appFiles) : Promise.resolve(false)),
       psql: (sql, db) => psql(pgFiles, sql, db),
       makeBackup: (kind) => makeBackup(pgFiles, dirs.backupsDir, kind),

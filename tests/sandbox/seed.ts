@@ -54,7 +54,7 @@ CREATE UNIQUE INDEX CONCURRENTLY threat_intelligence_source_uniq ON threat_intel
 `;
 
 function extraTablesSql(n: number): string {
-  if (n <= 0) return "";
+  if (n <= 0) return '';
   return `
 DO $$
 BEGIN
@@ -66,16 +66,8 @@ END $$;
 `;
 }
 
-export function seedSql(opts: {
-  seedBloat: boolean;
-  extraTables: number;
-}): string {
+export function seedSql(opts: { seedBloat: boolean; extraTables: number }): string {
   // Flush this session's table counters first, or they land after ANALYZE and zero n_live_tup.
-  const analyze = "RESET ROLE;\nSELECT pg_stat_force_next_flush();\nANALYZE;\n";
-  return [
-    SCHEMA,
-    opts.seedBloat ? BLOAT : "",
-    extraTablesSql(opts.extraTables),
-    analyze,
-  ].join("\n");
+  const analyze = 'RESET ROLE;\nSELECT pg_stat_force_next_flush();\nANALYZE;\n';
+  return [SCHEMA, opts.seedBloat ? BLOAT : '', extraTablesSql(opts.extraTables), analyze].join('\n');
 }

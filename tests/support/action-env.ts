@@ -5,7 +5,11 @@ import type { Sandbox } from '../sandbox/sandbox.js';
 import { sandboxConfigYaml } from './sandbox-config.js';
 
 /** The environment a GitHub runner gives the action (INPUT_*, GITHUB_* files), pointed at a sandbox. */
-export function actionEnv(sandbox: Sandbox, inputs: Record<string, string> = {}, config: Record<string, unknown> = {}): { env: NodeJS.ProcessEnv; dir: string } {
+export function actionEnv(
+  sandbox: Sandbox,
+  inputs: Record<string, string> = {},
+  config: Record<string, unknown> = {},
+): { env: NodeJS.ProcessEnv; dir: string } {
   const dir = mkdtempSync(path.join(tmpdir(), 'mw-action-'));
   const configFile = path.join(dir, 'maintenance.yml');
   writeFileSync(configFile, sandboxConfigYaml(sandbox, config));

@@ -18,9 +18,7 @@ export function sandboxConfigObject(sandbox: Sandbox, extra: Record<string, unkn
       'min-relation-size': '64K',
       'data-directory': sandbox.postgres.dataDir,
     },
-    services: app
-      ? { manager: 'command', start: app.startCommand, stop: app.stopCommand, status: app.statusCommand }
-      : { manager: 'none' },
+    services: app ? { manager: 'command', start: app.startCommand, stop: app.stopCommand, status: app.statusCommand } : { manager: 'none' },
     health: app ? { url: `${app.url}/api/v1/health`, 'database-url': `${app.url}/api/v1/db/health`, timeout: '30s', samples: 3 } : {},
     backups: { dir: sandbox.backupsDir, 'max-age': '26h' },
     logs: { dirs: [sandbox.logsDir], 'archive-dir': `${sandbox.logsDir}/archive` },

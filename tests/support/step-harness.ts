@@ -41,7 +41,10 @@ export interface StepHarness {
 }
 
 /** Runs single steps against a sandbox over real SSH and PostgreSQL, outside the runner. */
-export function stepHarness(sandbox: Sandbox, options: { config?: Record<string, unknown>; settings?: Partial<Settings>; facts?: WindowFacts } = {}): StepHarness {
+export function stepHarness(
+  sandbox: Sandbox,
+  options: { config?: Record<string, unknown>; settings?: Partial<Settings>; facts?: WindowFacts } = {},
+): StepHarness {
   const target = sandboxTarget(sandbox);
   const config = sandboxConfig(sandbox, options.config);
   const settings = sandboxSettings(sandbox, options.settings);

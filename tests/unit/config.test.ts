@@ -17,7 +17,14 @@ describe('parseConfig', () => {
       'tiers:\n  weekly:\n    add:\n      - id: custom.warm-cache\n        run: curl -fsS localhost/warm\n        after: db.vacuum-analyze\n        timeout: 5m\n',
       'f.yml',
     );
-    expect(config.tiers.weekly.add[0]).toMatchObject({ id: 'custom.warm-cache', impact: 'none', destructive: false, idempotent: false, timeoutMs: 300_000, after: 'db.vacuum-analyze' });
+    expect(config.tiers.weekly.add[0]).toMatchObject({
+      id: 'custom.warm-cache',
+      impact: 'none',
+      destructive: false,
+      idempotent: false,
+      timeoutMs: 300_000,
+      after: 'db.vacuum-analyze',
+    });
   });
 
   const bad: [string, string, RegExp][] = [
@@ -29,7 +36,7 @@ describe('parseConfig', () => {
     ['port as text', 'database:\n  port: five\n', /line 2: database\.port: expected integer/],
     ['port out of range', 'database:\n  port: 70000\n', /database\.port/],
     ['database name with SQL', 'database:\n  name: "x; drop table users"\n', /database\.name/],
-    ['integrity table with quote', "database:\n  integrity-tables: [\"a'b\"]\n", /database\.integrity-tables\.0/],
+    ['integrity table with quote', 'database:\n  integrity-tables: ["a\'b"]\n', /database\.integrity-tables\.0/],
     ['lock timeout malformed', 'database:\n  lock-timeout: soon\n', /database\.lock-timeout/],
     ['lock timeout too long', 'database:\n  lock-timeout: 2h\n', /database\.lock-timeout.*out of range/],
     ['vacuum jobs zero', 'database:\n  vacuum-jobs: 0\n', /database\.vacuum-jobs/],
@@ -52,12 +59,28 @@ describe('parseConfig', () => {
     ['window start equals end', 'window:\n  start: "02:00"\n  end: "02:00"\n', /ends when it starts/],
     ['disk warn above fail', 'disk:\n  warn-percent: 99\n  fail-percent: 90\n', /disk\.warn-percent: must be less/],
     ['unknown tier', 'tiers:\n  daily:\n    skip: []\n', /tiers\.daily: unknown key/],
-    ['custom step with both run and sql', 'tiers:\n  weekly:\n    add:\n      - id: custom.x\n        run: "true"\n        sql: select 1\n', /exactly one of run or sql/],
+    [
+      'custom step with both run and sql',
+      'tiers:\n  weekly:\n    add:\n      - id: custom.x\n        run: "true"\n        sql: select 1\n',
+      /exactly one of run or sql/,
+    ],
     ['custom step with neither', 'tiers:\n  weekly:\n    add:\n      - id: custom.x\n', /exactly one of run or sql/],
-    ['custom step bad impact', 'tiers:\n  weekly:\n    add:\n      - id: custom.x\n        run: "true"\n        impact: total\n', /impact: expected one of none, degraded, downtime/],
+    [
+      'custom step bad impact',
+      'tiers:\n  weekly:\n    add:\n      - id: custom.x\n        run: "true"\n        impact: total\n',
+      /impact: expected one of none, degraded, downtime/,
+    ],
     ['custom step bad id', 'tiers:\n  weekly:\n    add:\n      - id: "Custom X"\n        run: "true"\n', /tiers\.weekly\.add\.0\.id/],
-    ['custom step timeout out of range', 'tiers:\n  weekly:\n    add:\n      - id: custom.x\n        run: "true"\n        timeout: 48h\n', /timeout: out of range/],
-    ['custom step destructive not boolean', 'tiers:\n  weekly:\n    add:\n      - id: custom.x\n        run: "true"\n        destructive: maybe\n', /destructive: expected boolean/],
+    [
+      'custom step timeout out of range',
+      'tiers:\n  weekly:\n    add:\n      - id: custom.x\n        run: "true"\n        timeout: 48h\n',
+      /timeout: out of range/,
+    ],
+    [
+      'custom step destructive not boolean',
+      'tiers:\n  weekly:\n    add:\n      - id: custom.x\n        run: "true"\n        destructive: maybe\n',
+      /destructive: expected boolean/,
+    ],
     ['state dir relative', 'state-dir: state\n', /state-dir/],
     ['duplicate keys', 'database:\n  name: a\n  name: b\n', /line 3/],
   ];

@@ -23,7 +23,14 @@ describe('buildPlan', () => {
   });
 
   it('builds the runbook weekly tier in order', () => {
-    expect(ids(plan('weekly')).slice(2, -2)).toEqual(['db.vacuum-analyze', 'docker.cleanup', 'logs.rotate', 'backup.verify', 'system.security-check', 'metrics.review']);
+    expect(ids(plan('weekly')).slice(2, -2)).toEqual([
+      'db.vacuum-analyze',
+      'docker.cleanup',
+      'logs.rotate',
+      'backup.verify',
+      'system.security-check',
+      'metrics.review',
+    ]);
   });
 
   it('makes the larger tiers include the weekly steps, with a fresh backup before anything destructive', () => {
@@ -33,7 +40,10 @@ describe('buildPlan', () => {
   });
 
   it('groups all downtime steps into one bracket where the first stood', () => {
-    const p = plan('monthly', 'database:\n  vacuum-full-mode: downtime\ntiers:\n  monthly:\n    add:\n      - id: custom.migrate\n        run: ./migrate.sh\n        impact: downtime\n        after: tls.expiry\n');
+    const p = plan(
+      'monthly',
+      'database:\n  vacuum-full-mode: downtime\ntiers:\n  monthly:\n    add:\n      - id: custom.migrate\n        run: ./migrate.sh\n        impact: downtime\n        after: tls.expiry\n',
+    );
     const inBracket = p.steps.filter((entry) => entry.inBracket).map((entry) => entry.step.id);
     expect(inBracket).toEqual(['db.vacuum-full', 'custom.migrate']);
     const first = p.steps.findIndex((entry) => entry.inBracket);
@@ -42,7 +52,10 @@ describe('buildPlan', () => {
   });
 
   it('places custom steps after the step they name, chained', () => {
-    const p = plan('weekly', 'tiers:\n  weekly:\n    add:\n      - id: custom.b\n        run: "true"\n        after: custom.a\n      - id: custom.a\n        run: "true"\n        after: logs.rotate\n');
+    const p = plan(
+      'weekly',
+      'tiers:\n  weekly:\n    add:\n      - id: custom.b\n        run: "true"\n        after: custom.a\n      - id: custom.a\n        run: "true"\n        after: logs.rotate\n',
+    );
     const steps = ids(p);
     expect(steps.slice(steps.indexOf('logs.rotate'), steps.indexOf('logs.rotate') + 3)).toEqual(['logs.rotate', 'custom.a', 'custom.b']);
   });
@@ -50,16 +63,38 @@ describe('buildPlan', () => {
   it('honours steps and skip-steps inputs, and leaves the checklist out of a read-only selection', () => {
     expect(ids(plan('weekly', '', { steps: ['disk.check'] }))).toEqual(['disk.check']);
     expect(ids(plan('weekly', '', { skip: ['docker.cleanup'] }))).not.toContain('docker.cleanup');
-    expect(ids(plan('monthly', '', { steps: ['backup.fresh', 'db.vacuum-full'] }))).toEqual(['snapshot.baseline', 'preflight', 'backup.fresh', 'db.vacuum-full', 'verify', 'snapshot.post']);
+    expect(ids(plan('monthly', '', { steps: ['backup.fresh', 'db.vacuum-full'] }))).toEqual([
+      'snapshot.baseline',
+      'preflight',
+      'backup.fresh',
+      'db.vacuum-full',
+      'verify',
+      'snapshot.post',
+    ]);
   });
 
   it.each([
     ['an unknown step id', '', { steps: ['db.vacuum-everything'] }, /unknown step id db\.vacuum-everything/],
     ['an unknown skip id', '', { skip: ['nope.nope'] }, /unknown step id nope\.nope/],
-    ['a custom step after an unknown step', 'tiers:\n  weekly:\n    add:\n      - id: custom.a\n        run: "true"\n        after: db.nothing\n', {}, /after: db\.nothing is not a step/],
-    ['a cycle in after', 'tiers:\n  weekly:\n    add:\n      - id: custom.a\n        run: "true"\n        after: custom.b\n      - id: custom.b\n        run: "true"\n        after: custom.a\n', {}, /cycle/],
+    [
+      'a custom step after an unknown step',
+      'tiers:\n  weekly:\n    add:\n      - id: custom.a\n        run: "true"\n        after: db.nothing\n',
+      {},
+      /after: db\.nothing is not a step/,
+    ],
+    [
+      'a cycle in after',
+      'tiers:\n  weekly:\n    add:\n      - id: custom.a\n        run: "true"\n        after: custom.b\n      - id: custom.b\n        run: "true"\n        after: custom.a\n',
+      {},
+      /cycle/,
+    ],
     ['a custom id taken by a built-in step', 'tiers:\n  weekly:\n    add:\n      - id: db.reindex\n        run: "true"\n', {}, /taken by a built-in step/],
-    ['a destructive step with no backup before it', 'tiers:\n  weekly:\n    add:\n      - id: custom.drop\n        sql: drop table x\n        destructive: true\n        after: db.vacuum-analyze\n', {}, /custom\.drop is destructive but no backup step/],
+    [
+      'a destructive step with no backup before it',
+      'tiers:\n  weekly:\n    add:\n      - id: custom.drop\n        sql: drop table x\n        destructive: true\n        after: db.vacuum-analyze\n',
+      {},
+      /custom\.drop is destructive but no backup step/,
+    ],
     ['a destructive built-in step selected alone', '', { steps: ['db.vacuum-full'] }, /db\.vacuum-full is destructive/],
   ])('refuses %s at plan time', (_name, yaml, extra, message) => {
     expect(() => plan('weekly', yaml, extra)).toThrow(ValidationError);
@@ -92,9 +127,20 @@ describe('windowDeadline', () => {
 
 describe('plan diff for pull requests', () => {
   it('calls out a step added, a step made destructive and a step removed', () => {
-    const base = planToJson(plan('weekly', 'tiers:\n  weekly:\n    add:\n      - id: custom.report\n        run: ./report.sh\n      - id: custom.cleanup\n        run: ./cleanup.sh\n'));
+    const base = planToJson(
+      plan(
+        'weekly',
+        'tiers:\n  weekly:\n    add:\n      - id: custom.report\n        run: ./report.sh\n      - id: custom.cleanup\n        run: ./cleanup.sh\n',
+      ),
+    );
     const head = planToJson(
-      plan('weekly', 'tiers:\n  weekly:\n    skip: [metrics.review]\n    add:\n      - id: custom.report\n        run: ./report.sh\n      - id: custom.cleanup\n        run: ./cleanup.sh --all\n        impact: downtime\n      - id: custom.warm\n        run: ./warm.sh\n'.replace('custom.cleanup\n        run: ./cleanup.sh --all', 'custom.cleanup\n        run: ./cleanup.sh --all')),
+      plan(
+        'weekly',
+        'tiers:\n  weekly:\n    skip: [metrics.review]\n    add:\n      - id: custom.report\n        run: ./report.sh\n      - id: custom.cleanup\n        run: ./cleanup.sh --all\n        impact: downtime\n      - id: custom.warm\n        run: ./warm.sh\n'.replace(
+          'custom.cleanup\n        run: ./cleanup.sh --all',
+          'custom.cleanup\n        run: ./cleanup.sh --all',
+        ),
+      ),
     );
     const diff = diffPlans(base, head);
     expect(diff.added.map((s) => s.id)).toEqual(['custom.warm']);

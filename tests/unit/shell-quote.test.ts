@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { commandLine, quote } from '../../src/remote/shell.js';
 
-const HOSTILE = ["; rm -rf /", '$(touch /tmp/pwned)', '`id`', "it's", 'a"b', 'line1\nline2', '$HOME', '*', '-rf', '', ' spaced ', '\\', "'; echo '"];
+const HOSTILE = ['; rm -rf /', '$(touch /tmp/pwned)', '`id`', "it's", 'a"b', 'line1\nline2', '$HOME', '*', '-rf', '', ' spaced ', '\\', "'; echo '"];
 
 describe('quote', () => {
   it.each(HOSTILE)('passes %j to a real shell as one unchanged word', (value) => {

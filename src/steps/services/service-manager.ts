@@ -73,7 +73,10 @@ export function createServiceManager(target: Target, config: MaintenanceConfig):
         start: async () => check(await compose(`start ${apps}`), `starting ${services.app.join(', ')}`),
         status: async () => {
           const result = await compose(`ps ${apps}`);
-          const lines = result.stdout.split('\n').slice(1).filter((line) => line.trim() && !/^-+$/.test(line.trim()));
+          const lines = result.stdout
+            .split('\n')
+            .slice(1)
+            .filter((line) => line.trim() && !/^-+$/.test(line.trim()));
           const running = result.code === 0 && lines.length > 0 && lines.every((line) => /\bUp\b|running/i.test(line));
           return { running, detail: result.code === 0 ? lines.join('\n') : result.stderr.trim() };
         },
