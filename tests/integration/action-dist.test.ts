@@ -42,7 +42,8 @@ describe('the bundled action (dist/main/index.js)', { timeout: 300_000 }, () => 
 
   it('runs the monthly window end to end: fresh backup first, bloated tables rewritten online, the app never stopped', async () => {
     const COUNTS = 'select count(*) from vendor_equipment union all select count(*) from threat_intelligence';
-    const countsBefore = await sandbox.psql(COUNTS);
+    const counts = () => sandbox.psql(COUNTS, 'ner11_db');
+    const countsBefore = await counts();
     // Package updates would upgrade this very machine: left out here (their apply path has its own test).
     const { run, outputs } = runAction({ tier: 'monthly', 'window-id': 'dist-monthly', 'skip-steps': 'system.package-updates' });
     expect(run.status, run.stdout.slice(-3000) + run.stderr).toBe(0);
@@ -54,7 +55,7 @@ describe('the bundled action (dist/main/index.js)', { timeout: 300_000 }, () => 
     expect(journal.facts.backup.path).toMatch(/_window\.dump$/);
     expect(Number(outputs['reclaimed-bytes'])).toBeGreaterThan(1_000_000);
     expect(Number(outputs['downtime-seconds'] || '0')).toBe(0);
-    expect(await sandbox.psql(COUNTS)).toBe(countsBefore);
+    expect(await counts()).toBe(countsBefore);
   });
 
   it('renders the plan in a dry run and changes nothing on the host', () => {

@@ -91,7 +91,8 @@ describe('db.vacuum-full', () => {
   });
 
   it('refuses to rewrite when it cannot tell which filesystem holds the data directory', async () => {
-    const blind = stepHarness(sandbox); // the role may not read data_directory, and none is configured
+    // The role may not read data_directory, and none is configured.
+    const blind = stepHarness(sandbox, { config: { database: { 'data-directory': undefined } } });
     try {
       const before = await relfilenodes(sandbox);
       const outcome = await blind.run(vacuumFull(blind.config));
