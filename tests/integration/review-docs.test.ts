@@ -1,5 +1,3 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LocalTarget } from '../../src/remote/local-target.js';
 import { parseConfig } from '../../src/settings/load-config.js';
@@ -8,82 +6,12 @@ import { docsReview, reviewMarker } from '../../src/steps/review/docs-review.js'
 import type { DrDrillFacts } from '../../src/steps/review/review-facts.js';
 import type { StepOutcome, WindowFacts } from '../../src/steps/step.js';
 import { WindowResources } from '../../src/window/step-context.js';
+import { FakeGitHub } from '../support/fake-github.js';
 import { memoryLogger } from '../support/step-harness.js';
 
 const TOKEN = 'ghs_docs-review-test-token';
 
-interface Issue {
-  number: number;
-  title: string;
-  body: string;
-  state: 'open' | 'closed';
-  labels: { name: string }[];
-  html_url: string;
-}
-
-/** The one stand-in allowed: a local server speaking the GitHub REST endpoints the review issue uses. */
-class FakeGitHub {
-  issues: Issue[] = [];
-  requests: string[] = [];
-  private server?: Server;
-
-  async start(): Promise<string> {
-    this.server = createServer((request, response) => {
-      void this.handle(request).then(
-        ([status, body]) => response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body)),
-        (error: Error) => response.writeHead(500).end(JSON.stringify({ message: error.message })),
-      );
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
-  }
-
-  stop(): Promise<void> {
-    return new Promise((resolve) => this.server?.close(() => resolve()) ?? resolve());
-  }
-
-  private async handle(request: IncomingMessage): Promise<[number, unknown]> {
-    const url = new URL(request.url ?? '/', 'http://localhost');
-    this.requests.push(`${request.method} ${url.pathname}${url.search}`);
-    if (request.headers.authorization !== `token ${TOKEN}`) return [401, { message: 'Bad credentials' }];
-    let raw = '';
-    for await (const chunk of request) raw += String(chunk);
-    const input = (raw ? JSON.parse(raw) : {}) as Record<string, unknown>;
-    const base = '/repos/example/ops/issues';
-    if (request.method === 'GET' && url.pathname === base) {
-      const labels = url.searchParams.get('labels')?.split(',') ?? [];
-      const state = url.searchParams.get('state') ?? 'open';
-      return [
-        200,
-        this.issues.filter(
-          (issue) => (state === 'all' || issue.state === state) && labels.every((label) => issue.labels.some((entry) => entry.name === label)),
-        ),
-      ];
-    }
-    if (request.method === 'POST' && url.pathname === base) {
-      const number = this.issues.length + 1;
-      const issue: Issue = {
-        number,
-        title: String(input.title),
-        body: String(input.body ?? ''),
-        state: 'open',
-        labels: ((input.labels as string[] | undefined) ?? []).map((name) => ({ name })),
-        html_url: `https://github.com/example/ops/issues/${number}`,
-      };
-      this.issues.push(issue);
-      return [201, issue];
-    }
-    const match = /^\/repos\/example\/ops\/issues\/(\d+)$/.exec(url.pathname);
-    const issue = match ? this.issues.find((entry) => entry.number === Number(match[1])) : undefined;
-    if (request.method === 'PATCH' && issue) {
-      Object.assign(issue, input);
-      return [200, issue];
-    }
-    return [404, { message: 'Not Found' }];
-  }
-}
-
-const github = new FakeGitHub();
+const github = new FakeGitHub(TOKEN);
 const target = new LocalTarget();
 
 beforeAll(async () => {
