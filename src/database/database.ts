@@ -43,8 +43,12 @@ export class Database {
       await database.query('select 1');
     } catch (error) {
       await database.close();
-      throw new Error(
-        `cannot connect to database ${options.name} as ${options.user} at ${options.host}:${options.port} (through the SSH tunnel): ${(error as Error).message}`,
+      // The SQLSTATE stays on the error: the runner does not retry a refused login.
+      throw Object.assign(
+        new Error(
+          `cannot connect to database ${options.name} as ${options.user} at ${options.host}:${options.port} (through the SSH tunnel): ${(error as Error).message}`,
+        ),
+        { code: (error as { code?: string }).code },
       );
     }
     return database;
@@ -109,4 +113,10 @@ export function isConnectionError(error: unknown): boolean {
 
 export function isLockTimeout(error: unknown): boolean {
   return (error as { code?: string }).code === '55P03';
+}
+
+/** Wrong password, no such role or database: retrying cannot help. */
+export function isPermanentDatabaseError(error: unknown): boolean {
+  const code = (error as { code?: string } | undefined)?.code ?? '';
+  return /^28/.test(code) || code === '3D000';
 }

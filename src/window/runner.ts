@@ -11,6 +11,7 @@ import { countIntegrityTables } from './integrity.js';
 import type { Journal, StepRecord } from './journal.js';
 import { JournalStore } from './journal-store.js';
 import { HostLock } from './lock.js';
+import { isPermanentDatabaseError } from '../database/database.js';
 import { maskText, secretForms } from '../report/secret-mask.js';
 import type { WindowResult } from './result.js';
 import { decideResume } from './resume.js';
@@ -244,6 +245,8 @@ export async function runWindow(options: RunWindowOptions): Promise<WindowResult
         connectionLost = error instanceof ConnectionLostError;
         outcome = undefined;
         await resources.resetDatabase();
+        // A refused login or a missing database will not change in a few seconds: do not wait to fail again.
+        if (isPermanentDatabaseError(error)) break;
       }
       if (attempt < attempts) {
         const delayMs = RETRY_DELAY_MS * attempt;

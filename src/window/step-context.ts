@@ -35,14 +35,37 @@ export class WindowResources {
         password: settings.databasePassword,
         lockTimeoutMs: config.database.lockTimeoutMs,
         statementTimeoutMs: config.database.statementTimeoutMs,
-        applicationName: `maintenance-window ${settings.windowId}`,
+        // PostgreSQL keeps 63 bytes of it; the leftover-session match compares what it keeps.
+        applicationName: `maintenance-window ${settings.windowId}`.slice(0, 63),
       },
       Math.max(2, config.database.vacuumJobs + 1),
-    ).catch((error: unknown) => {
-      this.database = undefined;
-      throw error;
-    });
+    )
+      .then(async (database) => {
+        await this.endLeftoverSessions(database);
+        return database;
+      })
+      .catch((error: unknown) => {
+        this.database = undefined;
+        throw error;
+      });
     return this.database;
+  }
+
+  /**
+   * A runner that died or lost its connection can leave its statement (a VACUUM FULL, a REINDEX) running on the
+   * server, holding locks. Sessions of this same window are ours: end them before starting again.
+   */
+  private async endLeftoverSessions(database: Database): Promise<void> {
+    const rows = await database
+      .query<{ pid: number }>( // Materialized first: the filter must run before pg_terminate_backend sees any other session.
+        `with mine as materialized (select pid from pg_stat_activity where application_name = $1 and pid <> pg_backend_pid()) select pid from mine where pg_terminate_backend(pid)`,
+        [database.options.applicationName],
+      )
+      .catch(() => []);
+    if (rows.length > 0)
+      this.parts.log.warn(
+        `ended ${rows.length} database session(s) an earlier attempt of this window left running (pid ${rows.map((row) => row.pid).join(', ')})`,
+      );
   }
 
   /** Drops the pool so the next db() reconnects (after a connection loss). */
