@@ -176,10 +176,14 @@ export function lineChart(id: string, title: string, series: Series[], format: (
   const x = (ms: number) => round(left + ((ms - t0) / (t1 - t0)) * (WIDTH - left - right));
   const y = (value: number) => round(top + plotHeight - ((value - v0) / (v1 - v0 || 1)) * plotHeight);
   const parts: string[] = [];
-  for (const tick of ticks)
+  // A small change on a large value rounds every tick to one label: then show the base and the steps above it.
+  const labels = ticks.map(format);
+  const tickLabel = (tick: number, index: number) => (new Set(labels).size === labels.length || index === 0 ? labels[index]! : `+${format(tick - v0)}`);
+  ticks.forEach((tick, index) =>
     parts.push(
-      `<line class="grid" x1="${left}" x2="${WIDTH - right}" y1="${y(tick)}" y2="${y(tick)}"/><text class="axis" x="${left - 8}" y="${y(tick) + 4}" text-anchor="end">${escapeHtml(format(tick))}</text>`,
-    );
+      `<line class="grid" x1="${left}" x2="${WIDTH - right}" y1="${y(tick)}" y2="${y(tick)}"/><text class="axis" x="${left - 8}" y="${y(tick) + 4}" text-anchor="end">${escapeHtml(tickLabel(tick, index))}</text>`,
+    ),
+  );
   // Dates for weeks of history; minutes for a single window.
   const label = (at: number) =>
     new Date(at)
