@@ -40,6 +40,7 @@ export class SshTarget implements Target {
   private jumpSsh?: NodeSSH;
   private alive = false;
   private connecting?: Promise<void>;
+  private unreachable?: { until: number; error: Error };
   private readonly tunnels = new Set<Tunnel>();
 
   constructor(private readonly options: SshTargetOptions) {
@@ -49,9 +50,22 @@ export class SshTarget implements Target {
   /** Connects (or reconnects) with backoff until the connect timeout; a refused host key is never retried. */
   async connect(): Promise<void> {
     if (this.alive) return;
-    this.connecting ??= this.connectWithBackoff().finally(() => {
-      this.connecting = undefined;
-    });
+    // Once a whole connect timeout passed without reaching the host, the writes that follow (journal, lock) must
+    // not each wait that long again: they fail at once for the next connect timeout, then try again.
+    if (this.unreachable && Date.now() < this.unreachable.until) {
+      throw new Error(`${this.unreachable.error.message} (not retried: ${this.description} was unreachable moments ago)`, { cause: this.unreachable.error });
+    }
+    this.connecting ??= this.connectWithBackoff()
+      .then(() => {
+        this.unreachable = undefined;
+      })
+      .catch((error: unknown) => {
+        if (!(error instanceof HostKeyError)) this.unreachable = { until: Date.now() + this.options.connectTimeoutMs, error: error as Error };
+        throw error;
+      })
+      .finally(() => {
+        this.connecting = undefined;
+      });
     return this.connecting;
   }
 

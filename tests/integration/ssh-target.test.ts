@@ -281,9 +281,16 @@ describe('reconnect', () => {
       );
       expect(ms).toBeGreaterThan(1500);
       expect(ms).toBeLessThan(6000);
+      // What follows (the journal, the lock) fails at once instead of waiting out another timeout each.
+      const again = await elapsed(() => target.exec('true'));
+      expect(again.error?.message).toMatch(/not retried: .* was unreachable moments ago/);
+      expect(again.ms).toBeLessThan(500);
     } finally {
       await sandbox.startSshd();
     }
+    // After that period it tries again, and the host is back.
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    expect((await target.exec('true')).code).toBe(0);
   });
 });
 

@@ -1,26 +1,15 @@
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../sandbox/sandbox.js';
-import { expectJournalIntact, hostJournal, hostLock, integrityCounts, relfilenodes, stepStates } from '../support/fault-host.js';
+import { describe, expect, it } from 'vitest';
+import type { Sandbox } from '../sandbox/sandbox.js';
+import { expectJournalIntact, hostJournal, relfilenodes, stepStates } from '../support/fault-host.js';
 import { FRAME_STEPS, runSandboxWindow } from '../support/run-window.js';
+import { useFaultSandbox } from '../support/fault-sandbox.js';
 
 let sandbox: Sandbox;
-let countsBefore: Record<string, number>;
-beforeAll(async () => {
-  sandbox = await startSandbox();
-  countsBefore = await integrityCounts(sandbox);
-});
-afterAll(async () => {
-  await sandbox?.stop();
-});
+const { countsBefore, expectHostWhole } = useFaultSandbox((started) => (sandbox = started));
 
-async function expectHostWhole(): Promise<void> {
-  expect(await sandbox.isAppUp()).toBe(true);
-  expect(hostLock(sandbox)).toBeUndefined();
-  expect(await integrityCounts(sandbox)).toEqual(countsBefore);
-}
 const tiers = (add: unknown[], tier = 'weekly') => ({ tiers: { [tier]: { add } } });
 const run = (attempt: number) => ({
   repository: 'test/repo',
@@ -89,7 +78,7 @@ describe('on-failure: rollback', () => {
     // The rows the step deleted are back: the counts are those from before the window.
     await expectHostWhole();
     const kept = await sandbox.psql("select datname from pg_database where datname like 'ner11_db_before_rollback_%'");
-    expect(Number(await sandbox.psql('select count(*) from vendor_equipment', kept))).toBe(countsBefore.vendor_equipment - 1000);
+    expect(Number(await sandbox.psql('select count(*) from vendor_equipment', kept))).toBe(countsBefore().vendor_equipment - 1000);
   });
 });
 

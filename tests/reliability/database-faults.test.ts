@@ -1,27 +1,15 @@
 import { existsSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { quoteIdent, quoteLiteral } from '../../src/database/sql.js';
 import type { Journal } from '../../src/window/journal.js';
-import { startSandbox, type Sandbox } from '../sandbox/sandbox.js';
-import { cutSshSessions, expectJournalIntact, hostJournal, hostLock, integrityCounts, relfilenodes, superuserSession } from '../support/fault-host.js';
+import type { Sandbox } from '../sandbox/sandbox.js';
+import { cutSshSessions, expectJournalIntact, hostJournal, relfilenodes, superuserSession } from '../support/fault-host.js';
 import { runSandboxWindow } from '../support/run-window.js';
 import { stepHarness } from '../support/step-harness.js';
+import { useFaultSandbox } from '../support/fault-sandbox.js';
 
 let sandbox: Sandbox;
-let countsBefore: Record<string, number>;
-beforeAll(async () => {
-  sandbox = await startSandbox();
-  countsBefore = await integrityCounts(sandbox);
-});
-afterAll(async () => {
-  await sandbox?.stop();
-});
-
-async function expectHostWhole(): Promise<void> {
-  expect(await sandbox.isAppUp()).toBe(true);
-  expect(hostLock(sandbox)).toBeUndefined();
-  expect(await integrityCounts(sandbox)).toEqual(countsBefore);
-}
+const { expectHostWhole } = useFaultSandbox((started) => (sandbox = started));
 
 /**
  * Cost-based delay for the product's role: its VACUUMs crawl (about a page per 20 ms), so a fault lands while one

@@ -1,20 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../sandbox/sandbox.js';
+import { describe, expect, it } from 'vitest';
+import type { Sandbox } from '../sandbox/sandbox.js';
 import { actionEnv } from '../support/action-env.js';
 import { postEnv, readCommandFile, requireFreshDist, rerunEnv, runDoor, startDoor } from '../support/fault-dist.js';
-import { expectJournalIntact, hostJournal, hostLock, integrityCounts, stepStates, waitForFile } from '../support/fault-host.js';
+import { expectJournalIntact, hostJournal, hostLock, stepStates, waitForFile } from '../support/fault-host.js';
+import { useFaultSandbox } from '../support/fault-sandbox.js';
 
 let sandbox: Sandbox;
-let countsBefore: Record<string, number>;
-beforeAll(async () => {
-  requireFreshDist();
-  sandbox = await startSandbox();
-  countsBefore = await integrityCounts(sandbox);
-});
-afterAll(async () => {
-  await sandbox?.stop();
-});
+const { expectHostWhole } = useFaultSandbox((started) => (sandbox = started), requireFreshDist);
 
 const FRAME = 'snapshot.baseline,preflight,verify,snapshot.post';
 
@@ -36,12 +29,6 @@ function sleepsOnce(name: string): string {
   return `if [ -f ${flag} ]; then echo ran again; else touch ${flag} ${sandbox.root}/${name}.started; sleep 20; fi`;
 }
 const tiers = (add: unknown[]) => ({ tiers: { weekly: { add } } });
-
-async function expectHostWhole(): Promise<void> {
-  expect(await sandbox.isAppUp()).toBe(true);
-  expect(hostLock(sandbox)).toBeUndefined();
-  expect(await integrityCounts(sandbox)).toEqual(countsBefore);
-}
 
 describe('the runner process killed (dist/main/index.js)', () => {
   it('SIGKILL mid-step, then a re-run of the workflow: takes over its own lock, skips done steps, re-runs the idempotent one', async () => {

@@ -1,27 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Journal } from '../../src/window/journal.js';
-import { startSandbox, type Sandbox } from '../sandbox/sandbox.js';
-import { cutSshSessions, expectJournalIntact, hostJournal, hostLock, integrityCounts, stepStates, waitForFile } from '../support/fault-host.js';
+import type { Sandbox } from '../sandbox/sandbox.js';
+import { cutSshSessions, expectJournalIntact, hostJournal, hostLock, stepStates, waitForFile } from '../support/fault-host.js';
 import { runFaultWindow } from '../support/fault-window.js';
 import { runSandboxWindow } from '../support/run-window.js';
+import { useFaultSandbox } from '../support/fault-sandbox.js';
 
 let sandbox: Sandbox;
-let countsBefore: Record<string, number>;
-beforeAll(async () => {
-  sandbox = await startSandbox();
-  countsBefore = await integrityCounts(sandbox);
-});
-afterAll(async () => {
-  await sandbox?.stop();
-});
-
-/** Whatever the fault, the host ends as it began: app up, no lock left, integrity tables untouched. */
-async function expectHostWhole(): Promise<void> {
-  expect(await sandbox.isAppUp()).toBe(true);
-  expect(hostLock(sandbox)).toBeUndefined();
-  expect(await integrityCounts(sandbox)).toEqual(countsBefore);
-}
+const { expectHostWhole } = useFaultSandbox((started) => (sandbox = started));
 
 /** A custom step that appends its id to a file on the host, so a test can count how often it ran. */
 function step(id: string, extra: Record<string, unknown> = {}, script = 'true') {
