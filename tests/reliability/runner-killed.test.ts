@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Sandbox } from '../sandbox/sandbox.js';
@@ -123,6 +124,36 @@ describe('the runner process killed (dist/main/index.js)', () => {
     expect(journal.bracket?.healthy).toBe(true);
     expect(ranCount('custom.k-down')).toBe(2);
     await expectHostWhole();
+  });
+
+  it('SIGINT inside the downtime bracket (a cancelled job): the step stops, the app is started again, the lock released, all within the runner’s 10 s', async () => {
+    const { env } = actionEnv(
+      sandbox,
+      { steps: 'custom.c-down,custom.c-after', 'skip-steps': FRAME },
+      tiers([
+        step('custom.c-down', { impact: 'downtime' }, `touch ${sandbox.root}/c-down.started; sleep 60`),
+        step('custom.c-after', { after: 'custom.c-down' }),
+      ]),
+    );
+    const windowId = `weekly-${env.GITHUB_RUN_ID}`;
+    const main = startDoor('main', env);
+    await waitForFile(`${sandbox.root}/c-down.started`);
+    expect(await sandbox.isAppUp()).toBe(false);
+    const signalled = Date.now();
+    main.kill('SIGINT');
+    const exit = await main.exited;
+    // GitHub's runner sends SIGKILL 10 s after SIGINT: everything must be done by then.
+    expect(Date.now() - signalled).toBeLessThan(10_000);
+    expect(exit.code).toBe(1);
+    expect(main.output()).toContain('received SIGINT: stopping the window');
+    await expectHostWhole();
+    const journal = hostJournal(sandbox, windowId);
+    expectJournalIntact(journal);
+    expect(journal.status).toBe('cancelled');
+    expect(stepStates(journal)).toMatchObject({ 'custom.c-down': 'failed', 'custom.c-after': 'not-run', 'services.restart': 'succeeded' });
+    expect(ranCount('custom.c-after')).toBe(0);
+    // The step's remote process (sleep 60) was ended with it.
+    expect(spawnSync('pgrep', ['-f', `${sandbox.root}/c-down.started; sleep 60`]).status).toBe(1);
   });
 
   it('two dist/main processes on one host at once: one runs, the other is refused naming the owner', async () => {
