@@ -1,35 +1,11 @@
 import type { MaintenanceConfig } from '../settings/config.js';
 import { HOST_FACTS_END } from './host-facts-script.js';
 import { parseHumanSize } from './human-size.js';
+import { NOT_DISK_TYPES } from '../remote/filesystem-types.js';
 import type { ActivityFacts, BackupFacts, ContainerFacts, DiskUsage, DockerFacts, ServiceFacts, Snapshot, SystemFacts } from './snapshot-types.js';
 
 export type HostFacts = Pick<Snapshot, 'system' | 'disks' | 'backup' | 'docker' | 'services' | 'activity' | 'errors'>;
 
-/** Pseudo and container-internal file systems: not where data or backups live. */
-const PSEUDO_TYPES = new Set([
-  'tmpfs',
-  'devtmpfs',
-  'proc',
-  'sysfs',
-  'cgroup',
-  'cgroup2',
-  'devpts',
-  'mqueue',
-  'nsfs',
-  'squashfs',
-  'ramfs',
-  'efivarfs',
-  'tracefs',
-  'debugfs',
-  'securityfs',
-  'pstore',
-  'bpf',
-  'fusectl',
-  'configfs',
-  'autofs',
-  'hugetlbfs',
-  'binfmt_misc',
-]);
 const PSEUDO_MOUNTS = /^\/(proc|sys|dev|run)(\/|$)|^\/var\/lib\/(docker|containers)\/|^\/snap\//;
 
 class Records {
@@ -96,7 +72,7 @@ function parseSystem(records: Records): SystemFacts | undefined {
 function parseDisks(records: Records): DiskUsage[] {
   const byFilesystem = new Map<string, DiskUsage>();
   for (const [filesystem = '', type = '', size, used, available, mount = ''] of records.all('disk')) {
-    if (PSEUDO_TYPES.has(type) || PSEUDO_MOUNTS.test(mount)) continue;
+    if (NOT_DISK_TYPES.has(type) || PSEUDO_MOUNTS.test(mount)) continue;
     const sizeBytes = num(size) ?? 0;
     if (sizeBytes === 0) continue;
     const usedBytes = num(used) ?? 0;

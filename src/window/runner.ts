@@ -7,7 +7,7 @@ import type { MaintenanceConfig } from '../settings/config.js';
 import { secretsOf, type Settings } from '../settings/settings.js';
 import type { StepContext, StepDefinition, StepOutcome, WindowFacts } from '../steps/step.js';
 import { formatDuration } from '../settings/durations.js';
-import { countIntegrityTables } from './integrity.js';
+import { countTables } from '../database/table-counts.js';
 import type { Journal, StepRecord } from './journal.js';
 import { JournalStore } from './journal-store.js';
 import { HostLock } from './lock.js';
@@ -81,6 +81,16 @@ async function runWithTimeout(run: (signal: AbortSignal) => Promise<StepOutcome>
 }
 
 /** Executes a plan on a host: lock, journal, resume, deadline, downtime bracket, failure policy. */
+/** Integrity-table counts for the bracket's comparison; a missing table counts -1 (so it shows as a change). */
+async function integrityCounts(ctx: StepContext, tables: readonly string[]): Promise<Record<string, number> | undefined> {
+  try {
+    const { counts, missing } = await countTables(await ctx.db(), tables);
+    return Object.fromEntries(tables.map((table) => [table, missing.includes(table) ? -1 : counts[table]!]));
+  } catch {
+    return undefined;
+  }
+}
+
 export async function runWindow(options: RunWindowOptions): Promise<WindowResult> {
   const { target, config, settings, plan } = options;
   const now = options.now ?? (() => new Date());
@@ -160,7 +170,7 @@ export async function runWindow(options: RunWindowOptions): Promise<WindowResult
   let current: StepRecord | undefined;
 
   const openBracket = async (ctx: StepContext) => {
-    const counts = await countIntegrityTables(await ctx.db(), config.database.integrityTables).catch(() => undefined);
+    const counts = await integrityCounts(ctx, config.database.integrityTables);
     journal.bracket = { countsBefore: counts, stoppedAt: now().toISOString() };
     await save();
     io.info(`downtime bracket: stopping ${config.services.app.join(', ') || 'the app'} (${config.services.manager})`);
@@ -200,7 +210,7 @@ export async function runWindow(options: RunWindowOptions): Promise<WindowResult
     bracket.healthy = health.healthy && !startError;
     if (bracket.healthy) options.onBracket?.(false);
     bracket.downtimeSeconds = Math.round((Date.parse(bracket.startedAt) - Date.parse(bracket.stoppedAt!)) / 100) / 10;
-    const countsAfter = await countIntegrityTables(await ctx.db(), config.database.integrityTables).catch(() => undefined);
+    const countsAfter = await integrityCounts(ctx, config.database.integrityTables);
     bracket.countsAfter = countsAfter;
     bracket.countsEqual = bracket.countsBefore && countsAfter ? JSON.stringify(bracket.countsBefore) === JSON.stringify(countsAfter) : undefined;
     record.endedAt = bracket.startedAt;

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../sandbox/sandbox.js';
 import { FRAME_STEPS, runSandboxWindow } from '../support/run-window.js';
+import { countingSteps, tiers } from '../support/counting-steps.js';
 
 let sandbox: Sandbox;
 beforeAll(async () => {
@@ -11,21 +12,7 @@ afterAll(async () => {
   await sandbox?.stop();
 });
 
-/** A custom step appending its id to a file on the host, so a test can count how often each ran. */
-function countingStep(id: string, extra: Record<string, unknown> = {}, script = 'true') {
-  return { id, run: `echo ${id} >> ${sandbox.root}/ran.log; ${script}`, idempotent: true, ...extra };
-}
-function ranCount(id: string): number {
-  const file = `${sandbox.root}/ran.log`;
-  return existsSync(file)
-    ? readFileSync(file, 'utf8')
-        .split('\n')
-        .filter((line) => line === id).length
-    : 0;
-}
-function tiers(add: unknown[]) {
-  return { tiers: { weekly: { add } } };
-}
+const { step: countingStep, ranCount } = countingSteps(() => sandbox.root, { idempotent: true });
 
 describe('window runner', () => {
   it('resumes a failed window: done steps are skipped, the failed one runs again', async () => {

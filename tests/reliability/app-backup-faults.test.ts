@@ -6,11 +6,11 @@ import type { Sandbox } from '../sandbox/sandbox.js';
 import { expectJournalIntact, hostJournal, relfilenodes, stepStates } from '../support/fault-host.js';
 import { FRAME_STEPS, runSandboxWindow } from '../support/run-window.js';
 import { useFaultSandbox } from '../support/fault-sandbox.js';
+import { tiers } from '../support/counting-steps.js';
 
 let sandbox: Sandbox;
 const { countsBefore, expectHostWhole } = useFaultSandbox((started) => (sandbox = started));
 
-const tiers = (add: unknown[], tier = 'weekly') => ({ tiers: { [tier]: { add } } });
 const run = (attempt: number) => ({
   repository: 'test/repo',
   runId: '1',

@@ -1,35 +1,24 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import { actionEnv } from '../support/action-env.js';
 import { postEnv, readCommandFile, requireFreshDist, rerunEnv, runDoor, startDoor } from '../support/fault-dist.js';
 import { expectJournalIntact, hostJournal, hostLock, stepStates, waitForFile } from '../support/fault-host.js';
 import { useFaultSandbox } from '../support/fault-sandbox.js';
+import { countingSteps, tiers } from '../support/counting-steps.js';
 
 let sandbox: Sandbox;
 const { expectHostWhole } = useFaultSandbox((started) => (sandbox = started), requireFreshDist);
 
 const FRAME = 'snapshot.baseline,preflight,verify,snapshot.post';
 
-/** A custom step that appends its id to a file on the host, so a test can count how often it ran. */
-function step(id: string, extra: Record<string, unknown> = {}, script = 'true') {
-  return { id, run: `echo ${id} >> ${sandbox.root}/ran.log; ${script}`, ...extra };
-}
-function ranCount(id: string): number {
-  const file = `${sandbox.root}/ran.log`;
-  return existsSync(file)
-    ? readFileSync(file, 'utf8')
-        .split('\n')
-        .filter((line) => line === id).length
-    : 0;
-}
+const { step, ranCount } = countingSteps(() => sandbox.root);
 /** Runs the first time (writing `started`, then sleeping long enough to be killed), is quick on later runs. */
 function sleepsOnce(name: string): string {
   const flag = `${sandbox.root}/${name}.ran-once`;
   return `if [ -f ${flag} ]; then echo ran again; else touch ${flag} ${sandbox.root}/${name}.started; sleep 20; fi`;
 }
-const tiers = (add: unknown[]) => ({ tiers: { weekly: { add } } });
 
 describe('the runner process killed (dist/main/index.js)', () => {
   it('SIGKILL mid-step, then a re-run of the workflow: takes over its own lock, skips done steps, re-runs the idempotent one', async () => {

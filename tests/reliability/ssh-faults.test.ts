@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Journal } from '../../src/window/journal.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
@@ -6,23 +6,12 @@ import { cutSshSessions, expectJournalIntact, hostJournal, hostLock, stepStates,
 import { runFaultWindow } from '../support/fault-window.js';
 import { runSandboxWindow } from '../support/run-window.js';
 import { useFaultSandbox } from '../support/fault-sandbox.js';
+import { countingSteps, tiers } from '../support/counting-steps.js';
 
 let sandbox: Sandbox;
 const { expectHostWhole } = useFaultSandbox((started) => (sandbox = started));
 
-/** A custom step that appends its id to a file on the host, so a test can count how often it ran. */
-function step(id: string, extra: Record<string, unknown> = {}, script = 'true') {
-  return { id, run: `echo ${id} >> ${sandbox.root}/ran.log; ${script}`, ...extra };
-}
-function ranCount(id: string): number {
-  const file = `${sandbox.root}/ran.log`;
-  return existsSync(file)
-    ? readFileSync(file, 'utf8')
-        .split('\n')
-        .filter((line) => line === id).length
-    : 0;
-}
-const tiers = (add: unknown[]) => ({ tiers: { weekly: { add } } });
+const { step, ranCount } = countingSteps(() => sandbox.root);
 const run = (attempt: number) => ({
   repository: 'test/repo',
   runId: '1',

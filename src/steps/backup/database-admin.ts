@@ -1,5 +1,6 @@
 import type { Database } from '../../database/database.js';
-import { quoteIdent, quoteLiteral, quoteQualified } from '../../database/sql.js';
+import { countTables, type TableCounts } from '../../database/table-counts.js';
+import { quoteIdent, quoteLiteral } from '../../database/sql.js';
 import type { Target } from '../../remote/target.js';
 
 const MAX_IDENTIFIER_BYTES = 63;
@@ -79,29 +80,10 @@ export async function dropDatabase(db: Database, name: string): Promise<void> {
   await db.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
 }
 
-export interface TableCounts {
-  counts: Record<string, number>;
-  missing: string[];
-}
-
-/** Exact count(*) of each table; a table that does not exist is listed as missing, not thrown. */
-export async function countTables(db: Database, tables: string[]): Promise<TableCounts> {
-  const counts: Record<string, number> = {};
-  const missing: string[] = [];
-  for (const table of tables) {
-    const [exists] = await db.query<{ found: boolean }>('select to_regclass($1) is not null as found', [quoteQualified(table)]);
-    if (!exists?.found) {
-      missing.push(table);
-      continue;
-    }
-    const [row] = await db.query<{ n: string }>(`select count(*) as n from ${quoteQualified(table)}`);
-    counts[table] = Number(row!.n);
-  }
-  return { counts, missing };
-}
+export { countTables, type TableCounts };
 
 /** Counts tables in another database on the same server, closing the connection afterwards. */
-export async function countTablesIn(db: Database, target: Target, database: string, tables: string[]): Promise<TableCounts> {
+export async function countTablesIn(db: Database, target: Target, database: string, tables: readonly string[]): Promise<TableCounts> {
   const other = await db.openOther(database, target);
   try {
     return await countTables(other, tables);

@@ -1,5 +1,6 @@
 import { RemoteCommandError } from '../../remote/target.js';
 import { MINUTES, type Finding, type StepContext, type StepFactory, type StepOutcome } from '../step.js';
+import { NOT_DISK_TYPES } from '../../remote/filesystem-types.js';
 
 export interface FilesystemUsage {
   filesystem: string;
@@ -14,37 +15,6 @@ export interface FilesystemUsage {
   /** Other mount points of the same filesystem (bind mounts). */
   alsoMountedOn: string[];
 }
-
-/** Memory-backed, kernel and image filesystems: not disks that fill up with data. */
-const NOT_DISKS = new Set([
-  'tmpfs',
-  'devtmpfs',
-  'ramfs',
-  'overlay',
-  'squashfs',
-  'proc',
-  'sysfs',
-  'devpts',
-  'cgroup',
-  'cgroup2',
-  'mqueue',
-  'nsfs',
-  'efivarfs',
-  'tracefs',
-  'debugfs',
-  'securityfs',
-  'pstore',
-  'bpf',
-  'configfs',
-  'hugetlbfs',
-  'fusectl',
-  'binfmt_misc',
-  'rpc_pipefs',
-  'autofs',
-  'nfsd',
-  'fuse.lxcfs',
-  'iso9660',
-]);
 
 const DF = 'df -P -T -B1; echo __mw_inodes__; df -P -i';
 
@@ -67,7 +37,7 @@ export function parseDf(text: string): FilesystemUsage[] {
     const [filesystem = '', type = '', size, used, avail] = fields;
     const mount = fields.slice(6).join(' ');
     const [sizeBytes, usedBytes, availBytes] = [size, used, avail].map(Number) as [number, number, number];
-    if (NOT_DISKS.has(type) || !(sizeBytes > 0)) continue;
+    if (NOT_DISK_TYPES.has(type) || !(sizeBytes > 0)) continue;
     const known = byDevice.get(`${filesystem} ${type}`);
     if (known) {
       known.alsoMountedOn.push(mount);
